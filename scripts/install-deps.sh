@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything godwit needs to build, test and compare itself with QEMU on
+# Debian 12 (run as root). Safe to run again: apt-get skips what is already there.
+#
+# The reference QEMU is 10.0 from bookworm-backports. Backports is enabled on the
+# machine's own Debian mirror, read from its apt sources, never a hard-coded host.
+# Where backports cannot be had, Debian 12's QEMU 7.2 (qemu-system-misc) is used.
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: must run as root (apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Finds the first Debian mirror URI in the apt sources (deb822 or one-line form).
+debian_mirror() {
+  local uri=""
+  if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
+    uri=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}' /etc/apt/sources.list.d/*.sources \
+          | grep -v security | head -n 1)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file|ftp):/) {print $i; exit}}' \
+          /etc/apt/sources.list)
+  fi
+  printf '%s' "$uri"
+}
+
+backports=/etc/apt/sources.list.d/godwit-bookworm-backports.list
+if [ ! -f "$backports" ]; then
+  mirror=$(debian_mirror)
+  if [ -n "$mirror" ]; then
+    echo "deb $mirror bookworm-backports main" > "$backports"
+  else
+    echo "install-deps: no Debian mirror found in apt sources; skipping backports" >&2
+  fi
+fi
+
+apt-get update -qq || true
+
+# Build: compiler, CMake, Ninja. Libraries: libfdt (device tree), nlohmann-json
+# (QMP and the stream's JSON description), zstd (compressed streams), GoogleTest and
+# Google Benchmark (tests and micro-benchmarks). Guests: the RISC-V bare-metal GCC.
+# Tests: pytest. Reference machine: qemu-system-riscv64.
+apt-get install -y -qq --no-install-recommends \
+  g++ cmake ninja-build pkg-config make \
+  libfdt-dev device-tree-compiler nlohmann-json3-dev libzstd-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
+  python3 python3-pytest gzip >/dev/null
+
+if ! apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-riscv >/dev/null 2>&1; then
+  echo "install-deps: QEMU from bookworm-backports not available; using Debian 12's qemu-system-misc" >&2
+  apt-get install -y -qq --no-install-recommends qemu-system-misc >/dev/null || \
+    echo "install-deps: no qemu-system-riscv64 could be installed; QEMU comparisons will be skipped" >&2
+fi
+if command -v qemu-system-riscv64 >/dev/null; then
+  qemu-system-riscv64 -version | head -n 1
+fi

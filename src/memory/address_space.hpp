@@ -1,0 +1,80 @@
+// Guest physical address space: one RAM region (host memory, fast path),
+// read-only ROM regions and MMIO device windows (slow path).
+//
+// Threads: the map is built once on the main thread before harts start and is
+// read-only afterwards, so lookups take no lock. Devices guard themselves.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "devices/mmio_device.hpp"
+
+namespace godwit {
+
+class AddressSpace {
+ public:
+  // Registers guest RAM at `base`, backed by `host` (owned by a MemoryBackend).
+  Status map_ram(uint64_t base, std::span<uint8_t> host);
+  // Registers a read-only region whose contents are copied in; writes to it
+  // are ignored, as writes to QEMU's ROM regions are.
+  Status map_rom(uint64_t base, std::vector<uint8_t> contents, std::string name);
+  Status map_mmio(uint64_t base, uint64_t size, MmioDevice& device);
+
+  uint64_t ram_base() const { return ram_base_; }
+  uint64_t ram_size() const { return ram_size_; }
+  uint8_t* ram_host() const { return ram_host_; }
+
+  // Fast path: host pointer for [pa, pa+len) if it lies entirely in RAM.
+  uint8_t* ram_ptr(uint64_t pa, uint64_t len) const {
+    const uint64_t offset = pa - ram_base_;  // wraps for pa < base, failing the test
+    if (offset < ram_size_ && len <= ram_size_ - offset) return ram_host_ + offset;
+    return nullptr;
+  }
+
+  // Host pointer for instruction fetch and reads of [pa, pa+len): RAM or ROM.
+  // Never write through the result.
+  const uint8_t* readable_ptr(uint64_t pa, uint64_t len) const;
+
+  // Slow path for any address: RAM, ROM or MMIO. `size` is 1, 2, 4 or 8 and
+  // the access is naturally aligned. Returns false when nothing is mapped
+  // there (the CPU raises an access fault).
+  bool read(uint64_t pa, unsigned size, uint64_t& value) const;
+  bool write(uint64_t pa, unsigned size, uint64_t value) const;
+
+  // Byte-wise copies for loaders and the monitor (pmemsave, x/xp). Covers RAM
+  // and ROM; fails naming the first address that is neither.
+  Status read_bytes(uint64_t pa, std::span<uint8_t> out) const;
+  // Loaders may fill ROM this way (QEMU's rom_add_blob); the guest cannot.
+  Status write_bytes(uint64_t pa, std::span<const uint8_t> in);
+
+ private:
+  struct Rom {
+    uint64_t base;
+    std::vector<uint8_t> contents;
+    std::string name;
+  };
+  struct Mmio {
+    uint64_t base;
+    uint64_t size;
+    MmioDevice* device;
+  };
+
+  bool overlaps(uint64_t base, uint64_t size) const;
+  const Rom* find_rom(uint64_t pa, uint64_t len) const;
+  Rom* find_rom(uint64_t pa, uint64_t len) {
+    return const_cast<Rom*>(static_cast<const AddressSpace*>(this)->find_rom(pa, len));
+  }
+  const Mmio* find_mmio(uint64_t pa, uint64_t len) const;
+
+  uint64_t ram_base_ = 0;
+  uint64_t ram_size_ = 0;
+  uint8_t* ram_host_ = nullptr;
+  std::vector<Rom> roms_;
+  std::vector<Mmio> mmio_;  // few entries; sorted by base
+};
+
+}  // namespace godwit
