@@ -126,7 +126,7 @@ class HartControl {
   }
 
   std::atomic<uint64_t> external_mip_{0};
-  std::atomic<uint64_t> mtimecmp_{UINT64_MAX};  // QEMU resets mtimecmp to all ones
+  std::atomic<uint64_t> mtimecmp_{UINT64_MAX};  // no timer until a CLINT sets it (QEMU resets it to 0)
   std::atomic<bool> attention_{false};
 
   mutable std::mutex mutex_;

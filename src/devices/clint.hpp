@@ -1,0 +1,70 @@
+// The CLINT as QEMU's virt machine builds it: an ACLINT MSWI (msip per hart)
+// at offset 0 and an ACLINT MTIMER (mtimecmp per hart, one mtime) at 0x4000.
+//
+//   0x0000 + 4*hart   msip      bit 0 drives the hart's mip.MSIP
+//   0x4000 + 8*hart   mtimecmp  32-bit halves or one 64-bit access
+//   0xbff8            mtime     10 MHz, from GuestClock plus a guest offset
+//
+// mtime: guest writes are allowed as in QEMU, which keeps a delta between the
+// clock and the guest-visible value (`State::mtime_delta_ticks`). The hart
+// compares GuestClock::ticks() against HartControl::mtimecmp(), so the value
+// given to the hart is the guest's mtimecmp moved into the clock's frame
+// (mtimecmp - delta, clamped). The hart's `time` CSR must add the same delta:
+// read it from mtime_delta_ticks() (zero unless the guest or reset() moved it).
+//
+// Reset matches QEMU: mtime goes back to 0 (the delta absorbs the clock) and
+// every mtimecmp reads 0, so MTIP is pending after reset exactly as on QEMU
+// (`info registers` there shows mip = 0x80 before the firmware runs).
+//
+// Threads: read()/write() on hart threads, reset() on the main thread with the
+// harts parked; one mutex guards the state.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "cpu/hart_control.hpp"
+#include "devices/mmio_device.hpp"
+#include "machine/guest_clock.hpp"
+
+namespace godwit {
+
+class Clint final : public MmioDevice {
+ public:
+  static constexpr uint64_t kWindowBytes = 0x10000;
+  static constexpr uint64_t kMsipBase = 0x0000;
+  static constexpr uint64_t kMtimecmpBase = 0x4000;
+  static constexpr uint64_t kMtime = 0xbff8;
+
+  struct State {
+    std::vector<uint32_t> msip;      // bit 0 per hart
+    std::vector<uint64_t> mtimecmp;  // guest-visible value per hart
+    int64_t mtime_delta_ticks = 0;   // mtime = clock.ticks() + delta
+  };
+
+  Clint(std::vector<HartControl*> harts, GuestClock& clock);
+
+  std::string_view name() const override { return "clint"; }
+  uint64_t read(uint64_t offset, unsigned size) override;
+  void write(uint64_t offset, unsigned size, uint64_t value) override;
+  void reset();
+
+  // Guest-visible mtime, and its distance from GuestClock::ticks().
+  uint64_t mtime() const;
+  int64_t mtime_delta_ticks() const;
+
+  State state() const;
+
+ private:
+  uint64_t mtime_locked() const;
+  void push_mtimecmp_locked(size_t hart);
+
+  std::vector<HartControl*> harts_;
+  GuestClock& clock_;
+  mutable std::mutex mutex_;
+  State state_;
+};
+
+}  // namespace godwit

@@ -1,0 +1,90 @@
+// Goldfish RTC (QEMU's goldfish_rtc, compatible "google,goldfish-rtc"):
+// nanoseconds since the Unix epoch, with one alarm.
+//
+//   0x00 TIME_LOW     read: low 32 bits, and latches the high half
+//   0x04 TIME_HIGH    read: the latched high half; writes set the time
+//   0x08 ALARM_LOW    write arms the alarm (write ALARM_HIGH first)
+//   0x0c ALARM_HIGH
+//   0x10 IRQ_ENABLED  bit 0
+//   0x14 CLEAR_ALARM  write: disarm
+//   0x18 ALARM_STATUS read: 1 while armed
+//   0x1c CLEAR_INTERRUPT write: drop the pending interrupt
+//
+// Time is GuestClock::ns() plus `State::tick_offset_ns`, which starts as the
+// host wall clock at construction (whole seconds, as QEMU's realize) minus
+// the guest clock, and moves when the guest sets the time. It therefore
+// stands still while the machine is stopped; QEMU's RTC follows the host
+// clock instead, which a paused or migrated guest notices as a jump.
+//
+// The alarm is checked lazily: on every register access and in poll(), which
+// the board calls periodically from its main loop (next_alarm_guest_ns() says
+// when it becomes due, for a precise wait). No thread of its own.
+//
+// Threads: read()/write() on hart threads, poll() and reset() on the main
+// thread; one mutex guards the state.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string_view>
+
+#include "devices/irq_line.hpp"
+#include "devices/mmio_device.hpp"
+#include "machine/guest_clock.hpp"
+
+namespace godwit {
+
+class GoldfishRtc final : public MmioDevice {
+ public:
+  static constexpr uint64_t kWindowBytes = 0x1000;
+  static constexpr uint64_t kTimeLow = 0x00;
+  static constexpr uint64_t kTimeHigh = 0x04;
+  static constexpr uint64_t kAlarmLow = 0x08;
+  static constexpr uint64_t kAlarmHigh = 0x0c;
+  static constexpr uint64_t kIrqEnabled = 0x10;
+  static constexpr uint64_t kClearAlarm = 0x14;
+  static constexpr uint64_t kAlarmStatus = 0x18;
+  static constexpr uint64_t kClearInterrupt = 0x1c;
+
+  // The fields of QEMU's goldfish_rtc vmstate (version 3).
+  struct State {
+    uint64_t tick_offset_ns = 0;  // RTC time = clock.ns() + tick_offset_ns
+    uint64_t alarm_next = 0;      // RTC ns
+    uint32_t alarm_running = 0;
+    uint32_t irq_pending = 0;
+    uint32_t irq_enabled = 0;
+    uint32_t time_high = 0;
+  };
+
+  GoldfishRtc(GuestClock& clock, IrqLine irq);
+
+  std::string_view name() const override { return "goldfish_rtc"; }
+  uint64_t read(uint64_t offset, unsigned size) override;
+  void write(uint64_t offset, unsigned size, uint64_t value) override;
+  // As QEMU: disarms the alarm and clears pending/enabled; keeps the time.
+  void reset();
+
+  // Fires the alarm if the RTC time has reached it. Call periodically.
+  void poll();
+  // Guest ns (GuestClock::ns()) at which the armed alarm is due; nullopt if
+  // none is armed.
+  std::optional<uint64_t> next_alarm_guest_ns() const;
+  // Current RTC time in ns since the epoch.
+  uint64_t time_ns() const;
+
+  State state() const;
+
+ private:
+  uint64_t now_locked() const { return clock_.ns() + state_.tick_offset_ns; }
+  void check_alarm_locked();
+  void arm_alarm_locked();
+  void update_irq_locked() { irq_.set((state_.irq_pending & state_.irq_enabled) != 0); }
+
+  GuestClock& clock_;
+  IrqLine irq_;
+  mutable std::mutex mutex_;
+  State state_;
+};
+
+}  // namespace godwit

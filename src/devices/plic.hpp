@@ -1,0 +1,90 @@
+// SiFive PLIC as QEMU's virt machine configures it (hart-config "MS" per
+// hart, VIRT_IRQCHIP_NUM_PRIO_BITS = 3, so priorities 0..7).
+//
+//   0x000000 + 4*source        priority (WARL: value mod 8, as QEMU)
+//   0x001000 + 4*word          pending bits, read-only
+//   0x002000 + 0x80*context    enable bits
+//   0x200000 + 0x1000*context  threshold; +4 claim (read) / complete (write)
+//
+// Context 2h is hart h's M mode (drives mip.MEIP), 2h+1 its S mode (SEIP).
+// Sources are level-triggered through a gateway: a raised line sets pending
+// unless the source is claimed; claiming clears pending and marks it claimed;
+// completing clears claimed and, if the line is still high, pends it again.
+// Lowering the line clears pending, as QEMU's set_irq does. reset() clears
+// claims and re-pends sources whose line is still high. A context's interrupt
+// is the highest-priority pending, enabled, unclaimed source whose priority
+// exceeds the threshold (lowest id on a tie); priority 0 never fires.
+// Only 4-byte accesses are honoured, as QEMU's valid.{min,max}_access_size.
+//
+// Threads: read()/write() on hart threads, set_irq() on any thread, reset()
+// on the main thread with the harts parked; one mutex guards the state.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "cpu/hart_control.hpp"
+#include "devices/irq_line.hpp"
+#include "devices/mmio_device.hpp"
+
+namespace godwit {
+
+class Plic final : public MmioDevice, public InterruptController {
+ public:
+  static constexpr uint64_t kWindowBytes = 0x600000;
+  static constexpr uint64_t kPriorityBase = 0x0;
+  static constexpr uint64_t kPendingBase = 0x1000;
+  static constexpr uint64_t kEnableBase = 0x2000;
+  static constexpr uint64_t kEnableStride = 0x80;
+  static constexpr uint64_t kContextBase = 0x200000;
+  static constexpr uint64_t kContextStride = 0x1000;
+  static constexpr unsigned kPriorityBits = 3;  // QEMU VIRT_IRQCHIP_NUM_PRIO_BITS
+  static constexpr uint32_t kMaxPriority = (1u << kPriorityBits) - 1;
+
+  // Word arrays hold one bit per source id, source 0 included (never set).
+  struct State {
+    std::vector<uint32_t> priority;   // per source id, index 0 unused
+    std::vector<uint32_t> pending;    // bitfield words
+    std::vector<uint32_t> claimed;    // bitfield words
+    std::vector<uint32_t> level;      // bitfield words: input line levels
+    std::vector<uint32_t> enable;     // words_per_context words per context
+    std::vector<uint32_t> threshold;  // per context
+  };
+
+  // `num_sources` counts the usable sources 1..num_sources (the device tree's
+  // riscv,ndev; QEMU's own num-sources property counts source 0 too).
+  explicit Plic(std::vector<HartControl*> harts, unsigned num_sources = 95);
+
+  std::string_view name() const override { return "plic"; }
+  uint64_t read(uint64_t offset, unsigned size) override;
+  void write(uint64_t offset, unsigned size, uint64_t value) override;
+  void set_irq(unsigned source, bool level) override;
+  void reset();
+
+  unsigned num_sources() const { return num_sources_; }
+  size_t num_contexts() const { return harts_.size() * 2; }
+
+  State state() const;
+
+ private:
+  bool bit(const std::vector<uint32_t>& words, unsigned source) const {
+    return (words[source >> 5] >> (source & 31)) & 1;
+  }
+  void set_bit(std::vector<uint32_t>& words, unsigned source, bool value) {
+    const uint32_t mask = 1u << (source & 31);
+    words[source >> 5] = value ? (words[source >> 5] | mask) : (words[source >> 5] & ~mask);
+  }
+  unsigned best_source_locked(size_t context) const;
+  void update_locked();
+
+  std::vector<HartControl*> harts_;
+  unsigned num_sources_;
+  unsigned words_;  // bitfield words covering sources 0..num_sources
+  mutable std::mutex mutex_;
+  State state_;
+  std::vector<int8_t> outputs_;  // last level driven per context, -1 unknown; derived, not state
+};
+
+}  // namespace godwit
