@@ -1,1 +1,130 @@
-int main() { return 0; }
+// godwit: command line to running machine.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/errno_text.hpp"
+#include "cli/command_line.hpp"
+#include "machine/virt_machine.hpp"
+
+namespace godwit {
+namespace {
+
+constexpr const char kProgram[] = "godwit";
+
+int report(const Error& error) {
+  std::fprintf(stderr, "%s: %s\n", kProgram, error.message().c_str());
+  return 1;
+}
+
+Status write_whole_file(const std::string& path, const void* data, size_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("could not open '" + path + "': " + errno_text(errno));
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, bytes + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail("could not write '" + path + "': " + errno_text(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return fail("could not write '" + path + "': " + errno_text(errno));
+  return {};
+}
+
+// Turns SIGINT/SIGTERM/SIGHUP into an orderly quit, as QEMU does ("terminating
+// on signal N"). The signals are blocked in every thread and collected here.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(VirtMachine& machine) {
+    thread_ = std::thread([&machine] {
+      const sigset_t watched = watched_signals();
+      for (;;) {
+        int signal = 0;
+        if (sigwait(&watched, &signal) != 0) continue;
+        if (signal == kStopSignal) return;
+        std::fprintf(stderr, "%s: terminating on signal %d\n", kProgram, signal);
+        machine.request_quit(0);
+      }
+    });
+  }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), kStopSignal);
+    thread_.join();
+  }
+
+  // Call before any thread is created so every thread inherits the mask.
+  static void block_signals() {
+    const sigset_t watched = watched_signals();
+    pthread_sigmask(SIG_BLOCK, &watched, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);  // a vanished socket peer is an error value, not a death
+  }
+
+ private:
+  static constexpr int kStopSignal = SIGUSR1;
+  static sigset_t watched_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP, kStopSignal}) sigaddset(&set, signal);
+    return set;
+  }
+  std::thread thread_;
+};
+
+int run(const std::vector<std::string>& args) {
+  auto command_line = parse_command_line(args);
+  if (!command_line) return report(command_line.error());
+  switch (command_line->action) {
+    case CommandLine::Action::kVersion: std::fputs(version_text().c_str(), stdout); return 0;
+    case CommandLine::Action::kHelp: std::fputs(help_text().c_str(), stdout); return 0;
+    case CommandLine::Action::kRun: break;
+  }
+  const MachineConfig& config = command_line->config;
+
+  SignalWatcher::block_signals();
+  auto machine = VirtMachine::create(config);
+  if (!machine) return report(machine.error());
+
+  if (!config.dumpdtb_path.empty()) {
+    const auto& tree = (*machine)->device_tree();
+    if (auto status = write_whole_file(config.dumpdtb_path, tree.data(), tree.size()); !status) {
+      return report(status.error().context("dumpdtb"));
+    }
+    return 0;
+  }
+  if (!config.pidfile_path.empty()) {
+    const std::string pid = std::to_string(getpid()) + "\n";
+    if (auto status = write_whole_file(config.pidfile_path, pid.data(), pid.size()); !status) {
+      return report(status.error().context("-pidfile"));
+    }
+  }
+
+  int exit_status = 0;
+  {
+    SignalWatcher signals(**machine);
+    (*machine)->start();
+    exit_status = (*machine)->run_until_exit();
+  }
+  machine->reset();  // stops harts and the I/O loop, restores the terminal
+  if (!config.pidfile_path.empty()) ::unlink(config.pidfile_path.c_str());
+  return exit_status;
+}
+
+}  // namespace
+}  // namespace godwit
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return godwit::run(args);
+}

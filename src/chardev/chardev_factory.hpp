@@ -1,0 +1,27 @@
+// Builds the CharBackend a ChardevConfig describes (QEMU's -chardev).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "base/error.hpp"
+#include "chardev/char_backend.hpp"
+#include "io/io_loop.hpp"
+#include "machine/machine_config.hpp"
+
+namespace godwit {
+
+// What backends need from their surroundings. The loop must outlive every
+// backend created with it.
+struct ChardevContext {
+  IoLoop& loop;
+  std::function<void()> request_quit;  // the stdio mux's C-a x
+};
+
+// Errors name the chardev: "chardev 'ser0': unix socket /x/y: bind:
+// Permission denied". A socket server with wait=on blocks here until its
+// first client connects, as QEMU's start-up does.
+Result<std::unique_ptr<CharBackend>> create_chardev(const ChardevConfig& config,
+                                                    ChardevContext& context);
+
+}  // namespace godwit

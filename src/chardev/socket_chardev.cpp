@@ -1,0 +1,273 @@
+#include "chardev/socket_chardev.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+#include "base/errno_text.hpp"
+#include "chardev/frontend_link.hpp"
+#include "chardev/socket_address.hpp"
+
+namespace godwit {
+
+struct SocketChardev::Core : std::enable_shared_from_this<Core> {
+  Core(IoLoop& loop, ChardevConfig config) : loop(loop), config(std::move(config)) {}
+  ~Core();
+
+  // Loop thread.
+  void on_listen_event(short revents);
+  void on_client_event(short revents);
+  void resume_input();
+  void set_frontend(CharFrontend* frontend);
+
+  // Any thread, under mutex.
+  void adopt_client_locked(int fd);
+  void disconnect_locked();
+  void update_events_locked();
+  void flush_locked();
+  void queue_output_locked(std::span<const uint8_t> bytes);
+
+  IoLoop& loop;
+  const ChardevConfig config;
+  int listen_fd = -1;  // -1 for a client (server=off)
+  uint16_t port = 0;
+
+  FrontendLink link;  // loop thread only
+
+  mutable std::mutex mutex;  // guards what follows
+  int client_fd = -1;
+  bool input_blocked = false;  // the front end is full: POLLIN is off
+  bool shutting_down = false;  // the backend is going: register nothing more
+  std::vector<uint8_t> pending_output;
+};
+
+SocketChardev::Core::~Core() {
+  if (client_fd >= 0) close(client_fd);
+  if (listen_fd >= 0) close(listen_fd);
+}
+
+void SocketChardev::Core::update_events_locked() {
+  if (client_fd < 0) return;
+  short events = 0;
+  if (!input_blocked) events |= POLLIN;
+  if (!pending_output.empty()) events |= POLLOUT;
+  loop.modify_fd(client_fd, events);
+}
+
+void SocketChardev::Core::adopt_client_locked(int fd) {
+  client_fd = fd;
+  input_blocked = false;
+  pending_output.clear();
+  std::weak_ptr<Core> weak = weak_from_this();
+  loop.add_fd(fd, POLLIN, [weak](short revents) {
+    if (auto core = weak.lock()) core->on_client_event(revents);
+  });
+  // One client at a time: later ones wait in the listen backlog.
+  if (listen_fd >= 0) loop.remove_fd(listen_fd);
+}
+
+void SocketChardev::Core::disconnect_locked() {
+  if (client_fd < 0) return;
+  loop.remove_fd(client_fd);
+  close(client_fd);
+  client_fd = -1;
+  pending_output.clear();
+  if (listen_fd >= 0 && !shutting_down) {
+    std::weak_ptr<Core> weak = weak_from_this();
+    loop.add_fd(listen_fd, POLLIN, [weak](short revents) {
+      if (auto core = weak.lock()) core->on_listen_event(revents);
+    });
+  }
+}
+
+void SocketChardev::Core::on_listen_event(short) {
+  const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) return;  // EAGAIN: the client gave up; others: try again later
+  std::lock_guard lock(mutex);
+  if (shutting_down || client_fd >= 0) {
+    close(fd);
+    return;
+  }
+  adopt_client_locked(fd);
+}
+
+void SocketChardev::Core::on_client_event(short revents) {
+  if (revents & (POLLERR | POLLNVAL)) {
+    std::lock_guard lock(mutex);
+    disconnect_locked();
+    return;
+  }
+  if (revents & POLLOUT) {
+    std::lock_guard lock(mutex);
+    flush_locked();
+    update_events_locked();
+  }
+  if (!(revents & (POLLIN | POLLHUP))) return;
+  const auto outcome = link.pump(client_fd);
+  if (outcome == FrontendLink::ReadOutcome::kDelivered) return;
+  std::lock_guard lock(mutex);
+  if (outcome == FrontendLink::ReadOutcome::kClosed || (revents & POLLHUP)) {
+    // End of stream, or a hang-up with input the front end cannot take yet:
+    // that input is lost with the connection, as QEMU drops it.
+    disconnect_locked();
+  } else {
+    input_blocked = true;
+    update_events_locked();
+  }
+}
+
+void SocketChardev::Core::resume_input() {
+  std::lock_guard lock(mutex);
+  if (!input_blocked) return;
+  input_blocked = false;
+  update_events_locked();
+}
+
+void SocketChardev::Core::set_frontend(CharFrontend* frontend) {
+  link.set_frontend(frontend);
+  resume_input();
+}
+
+void SocketChardev::Core::flush_locked() {
+  while (!pending_output.empty()) {
+    const ssize_t n =
+        send(client_fd, pending_output.data(), pending_output.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      // EPIPE, ECONNRESET: the client is gone; the loop sees the hang-up.
+      pending_output.clear();
+      return;
+    }
+    pending_output.erase(pending_output.begin(), pending_output.begin() + n);
+  }
+}
+
+void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
+  const bool was_empty = pending_output.empty();
+  if (was_empty) {
+    // The common case: the socket takes it all at once, from this thread.
+    while (!bytes.empty()) {
+      const ssize_t n = send(client_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return;  // the client is gone
+      bytes = bytes.subspan(static_cast<size_t>(n));
+    }
+  }
+  const size_t room = kOutputBufferBytes - pending_output.size();
+  const size_t kept = std::min(room, bytes.size());
+  pending_output.insert(pending_output.end(), bytes.begin(), bytes.begin() + kept);
+  if (was_empty && !pending_output.empty()) update_events_locked();
+}
+
+Result<std::unique_ptr<SocketChardev>> SocketChardev::create(const ChardevConfig& config,
+                                                             IoLoop& loop) {
+  const std::string prefix = "chardev '" + config.id + "'";
+  auto core = std::make_shared<Core>(loop, config);
+  if (config.server) {
+    auto fd = listen_socket(config);
+    if (!fd) return std::unexpected(std::move(fd.error()).context(prefix));
+    core->listen_fd = *fd;
+    core->port = config.path.empty() ? socket_bound_port(*fd) : 0;
+    std::lock_guard lock(core->mutex);
+    if (config.wait) {
+      // As QEMU: start-up waits for the first client, saying where.
+      ChardevConfig shown = config;
+      shown.port = core->port;
+      std::fprintf(stderr, "godwit: waiting for connection on: disconnected:%s,server=on\n",
+                   socket_address_text(shown).c_str());
+      for (;;) {
+        pollfd p{*fd, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+          return fail(prefix + ": " + socket_address_text(config) + ": poll: " + errno_text(errno));
+        }
+        const int client = accept4(*fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client >= 0) {
+          core->adopt_client_locked(client);
+          break;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+          return fail(prefix + ": " + socket_address_text(config) +
+                      ": accept: " + errno_text(errno));
+        }
+      }
+    } else {
+      std::weak_ptr<Core> weak = core;
+      loop.add_fd(*fd, POLLIN, [weak](short revents) {
+        if (auto c = weak.lock()) c->on_listen_event(revents);
+      });
+    }
+  } else {
+    auto fd = connect_socket(config);
+    if (!fd) return std::unexpected(std::move(fd.error()).context(prefix));
+    std::lock_guard lock(core->mutex);
+    core->adopt_client_locked(*fd);
+  }
+  {
+    // Input waits until a front end is attached.
+    std::lock_guard lock(core->mutex);
+    core->input_blocked = true;
+    core->update_events_locked();
+  }
+  return std::unique_ptr<SocketChardev>(new SocketChardev(config.id, std::move(core)));
+}
+
+SocketChardev::SocketChardev(std::string id, std::shared_ptr<Core> core)
+    : id_(std::move(id)), core_(std::move(core)) {}
+
+SocketChardev::~SocketChardev() {
+  std::lock_guard lock(core_->mutex);
+  core_->shutting_down = true;
+  if (core_->client_fd >= 0) core_->loop.remove_fd(core_->client_fd);
+  if (core_->listen_fd >= 0) {
+    core_->loop.remove_fd(core_->listen_fd);
+    // QEMU removes the path of a unix socket it listened on. Done here, not
+    // when the fd closes, so the path is gone when the destructor returns.
+    if (!core_->config.path.empty()) unlink(core_->config.path.c_str());
+  }
+  // The fds close when the last callback holding the core returns.
+}
+
+std::string SocketChardev::filename() const {
+  ChardevConfig shown = core_->config;
+  if (core_->port != 0) shown.port = core_->port;
+  std::string text = socket_address_text(shown);
+  if (core_->config.server) text += ",server=on";
+  return connected() ? text : "disconnected:" + text;
+}
+
+void SocketChardev::write(std::span<const uint8_t> bytes) {
+  std::lock_guard lock(core_->mutex);
+  if (core_->client_fd < 0 || core_->shutting_down) return;  // no client: dropped, as QEMU
+  core_->queue_output_locked(bytes);
+}
+
+void SocketChardev::attach(CharFrontend* frontend) {
+  std::weak_ptr<Core> weak = core_;
+  core_->loop.post([weak, frontend] {
+    if (auto core = weak.lock()) core->set_frontend(frontend);
+  });
+}
+
+void SocketChardev::frontend_ready() {
+  std::weak_ptr<Core> weak = core_;
+  core_->loop.post([weak] {
+    if (auto core = weak.lock()) core->resume_input();
+  });
+}
+
+uint16_t SocketChardev::bound_port() const { return core_->port; }
+
+bool SocketChardev::connected() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->client_fd >= 0;
+}
+
+}  // namespace godwit

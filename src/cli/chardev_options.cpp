@@ -1,0 +1,179 @@
+// -chardev and -serial.
+#include <charconv>
+
+#include "cli/key_value_list.hpp"
+#include "cli/option_handlers.hpp"
+
+namespace godwit {
+namespace {
+
+std::string quoted(std::string_view text) {
+  std::string out(1, '\'');  // built by appending: GCC 12 warns falsely on "'" + string
+  out += text;
+  out += '\'';
+  return out;
+}
+
+Result<uint16_t> parse_port(std::string_view text) {
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) {
+    return fail("invalid port " + quoted(text));
+  }
+  return static_cast<uint16_t>(port);
+}
+
+Status assign_bool(const KeyValueList& list, std::string_view key, bool& out) {
+  auto value = list.get_bool(key);
+  if (!value) return std::unexpected(std::move(value.error()));
+  if (*value) out = **value;
+  return {};
+}
+
+// The keys of each backend, checked once the backend is known. The id is
+// set by the caller (-chardev requires one, -serial makes one up).
+Status chardev_from_list(KeyValueList& list, ChardevConfig& config) {
+  const std::string backend = list.get("backend").value_or("");
+  if (backend == "stdio") {
+    config.kind = ChardevKind::kStdio;
+    if (auto status = list.check_keys({"backend", "id", "signal", "mux"}); !status) return status;
+    if (auto status = assign_bool(list, "signal", config.signal); !status) return status;
+    return assign_bool(list, "mux", config.mux);
+  }
+  if (backend == "null") {
+    config.kind = ChardevKind::kNull;
+    return list.check_keys({"backend", "id"});
+  }
+  if (backend == "file") {
+    config.kind = ChardevKind::kFile;
+    if (auto status = list.check_keys({"backend", "id", "path", "append"}); !status) return status;
+    config.path = list.get("path").value_or("");
+    if (config.path.empty()) return fail("file: no filename given");
+    return assign_bool(list, "append", config.append);
+  }
+  if (backend == "socket") {
+    config.kind = ChardevKind::kSocket;
+    auto status = list.check_keys({"backend", "id", "path", "host", "port", "server", "wait"});
+    if (!status) return status;
+    config.path = list.get("path").value_or("");
+    config.host = list.get("host").value_or("");
+    const auto port = list.get("port");
+    if (!config.path.empty() && (list.has("host") || port)) {
+      return fail("socket: give either path= or host=/port=, not both");
+    }
+    if (config.path.empty()) {
+      if (!port) {
+        return fail(list.has("host") ? "socket: no port given" : "socket: no path or port given");
+      }
+      auto number = parse_port(*port);
+      if (!number) return std::unexpected(std::move(number.error()).context("socket"));
+      config.port = *number;
+    }
+    if (auto status = assign_bool(list, "server", config.server); !status) return status;
+    if (list.has("wait") && !config.server) {
+      // As QEMU: waiting is for a server's first client.
+      return fail("socket: 'wait' option is incompatible with client connect mode");
+    }
+    return assign_bool(list, "wait", config.wait);
+  }
+  if (backend.empty()) return fail("no backend given");
+  return fail(quoted(backend) + " is not a valid char driver name (stdio, null, file, socket)");
+}
+
+// "[::1]:4444", "localhost:4444", ":4444": splits at the last colon outside
+// brackets.
+Status split_host_port(std::string_view text, ChardevConfig& config) {
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with("[")) {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return fail("invalid address " + quoted(text) + ", expected [HOST]:PORT");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return fail("invalid address " + quoted(text) + ", expected HOST:PORT");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  auto number = parse_port(port);
+  if (!number) return std::unexpected(std::move(number.error()));
+  config.host = host;
+  config.port = *number;
+  return {};
+}
+
+}  // namespace
+
+// -chardev BACKEND,id=ID[,...]
+Status handle_chardev(ParseState& state, std::string_view argument) {
+  auto list = KeyValueList::parse(argument, "backend", /*short_booleans=*/true);
+  if (!list) return std::unexpected(std::move(list.error()));
+  const std::string id = list->get("id").value_or("");
+  if (id.empty()) return fail("no id specified");
+  ChardevConfig config;
+  config.id = id;
+  if (auto status = chardev_from_list(*list, config); !status) return status;
+  state.config().chardevs.push_back(std::move(config));
+  return {};
+}
+
+// -serial stdio | null | none | file:PATH | unix:PATH[,server=on,wait=off]
+//         | tcp:HOST:PORT[,server=on,wait=off] | chardev:ID
+// Each creates an anonymous chardev "serial<N>", as QEMU names them, except
+// chardev:ID (an existing one, checked after parsing) and none (no port).
+Status handle_serial(ParseState& state, std::string_view argument) {
+  state.serial_given = true;
+  if (argument == "none") return {};
+  MachineConfig& machine = state.config();
+  const unsigned index = state.serial_index++;
+  if (argument.starts_with("chardev:")) {
+    const std::string_view id = argument.substr(8);
+    if (id.empty()) return fail("chardev: needs an id");
+    machine.serial_chardev_ids.emplace_back(id);
+    return {};
+  }
+
+  ChardevConfig config;
+  config.id = "serial" + std::to_string(index);
+  if (argument == "stdio") {
+    config.kind = ChardevKind::kStdio;
+  } else if (argument == "null") {
+    config.kind = ChardevKind::kNull;
+  } else if (argument.starts_with("file:")) {
+    // As QEMU's legacy syntax: everything after "file:" is the path.
+    config.kind = ChardevKind::kFile;
+    config.path = argument.substr(5);
+    if (config.path.empty()) return fail("file: no filename given");
+  } else if (argument.starts_with("unix:") || argument.starts_with("tcp:")) {
+    const bool is_unix = argument.starts_with("unix:");
+    const std::string_view rest = argument.substr(is_unix ? 5 : 4);
+    auto list = KeyValueList::parse(rest, "address", /*short_booleans=*/true);
+    if (!list) return std::unexpected(std::move(list.error()));
+    if (auto status = list->check_keys({"address", "server", "wait"}); !status) return status;
+    const std::string address = list->get("address").value_or("");
+    config.kind = ChardevKind::kSocket;
+    if (is_unix) {
+      if (address.empty()) return fail("unix: no path given");
+      config.path = address;
+    } else if (auto status = split_host_port(address, config); !status) {
+      return status;
+    }
+    if (auto status = assign_bool(*list, "server", config.server); !status) return status;
+    if (list->has("wait") && !config.server) {
+      return fail("'wait' option is incompatible with client connect mode");
+    }
+    if (auto status = assign_bool(*list, "wait", config.wait); !status) return status;
+  } else {
+    return fail(quoted(argument) + " is not a valid char driver");
+  }
+  machine.serial_chardev_ids.push_back(config.id);
+  machine.chardevs.push_back(std::move(config));
+  return {};
+}
+
+}  // namespace godwit

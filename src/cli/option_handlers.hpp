@@ -1,0 +1,46 @@
+// The handlers behind the option table in command_line.cpp, grouped by what
+// they configure. Each reads one option's argument into ParseState; errors
+// say what is wrong with the argument, and the caller prefixes the option.
+#pragma once
+
+#include <string_view>
+
+#include "base/error.hpp"
+#include "cli/command_line.hpp"
+
+namespace godwit {
+
+struct ParseState {
+  CommandLine command_line;
+  MachineConfig& config() { return command_line.config; }
+  bool serial_given = false;  // any -serial, even "none": no default serial
+  unsigned serial_index = 0;  // names the next anonymous chardev "serial<N>"
+  bool done = false;          // -version, -help, -machine help: stop parsing
+};
+
+using OptionHandler = Status (*)(ParseState& state, std::string_view argument);
+
+// machine_options.cpp
+Status handle_machine(ParseState& state, std::string_view argument);
+Status handle_memory_size(ParseState& state, std::string_view argument);
+Status handle_smp(ParseState& state, std::string_view argument);
+Status handle_bios(ParseState& state, std::string_view argument);
+Status handle_kernel(ParseState& state, std::string_view argument);
+Status handle_append(ParseState& state, std::string_view argument);
+Status handle_name(ParseState& state, std::string_view argument);
+Status handle_display(ParseState& state, std::string_view argument);
+Status handle_pidfile(ParseState& state, std::string_view argument);
+Status handle_nographic(ParseState& state, std::string_view argument);
+Status handle_start_paused(ParseState& state, std::string_view argument);
+Status handle_no_shutdown(ParseState& state, std::string_view argument);
+Status handle_version(ParseState& state, std::string_view argument);
+Status handle_help(ParseState& state, std::string_view argument);
+
+// chardev_options.cpp
+Status handle_chardev(ParseState& state, std::string_view argument);
+Status handle_serial(ParseState& state, std::string_view argument);
+
+// object_options.cpp
+Status handle_object(ParseState& state, std::string_view argument);
+
+}  // namespace godwit

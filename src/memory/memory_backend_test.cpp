@@ -1,0 +1,221 @@
+#include "memory/memory_backend.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace godwit {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp dir, removed with what it holds.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "godwit_mem_test.XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+MemoryBackendConfig config(MemoryBackendKind kind, uint64_t size, bool share,
+                           std::string mem_path = "") {
+  MemoryBackendConfig c;
+  c.id = "mem0";
+  c.kind = kind;
+  c.size_bytes = size;
+  c.share = share;
+  c.mem_path = std::move(mem_path);
+  return c;
+}
+
+TEST(MemoryBackend, RamIsAnonymousZeroedAndWritable) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 1 << 20, false));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  auto& ram = **backend;
+  EXPECT_EQ(ram.id(), "mem0");
+  EXPECT_EQ(ram.kind(), MemoryBackendKind::kRam);
+  EXPECT_EQ(ram.size_bytes(), 1u << 20);
+  EXPECT_EQ(ram.host().size(), 1u << 20);
+  EXPECT_EQ(ram.fd(), -1);
+  EXPECT_FALSE(ram.shared());
+  EXPECT_EQ(ram.host()[12345], 0);
+  ram.host()[12345] = 0x5a;
+  ram.host()[(1 << 20) - 1] = 0xa5;
+  EXPECT_EQ(ram.host()[12345], 0x5a);
+}
+
+TEST(MemoryBackend, RamShareOnIsSharedAnonymous) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 1 << 16, true));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  EXPECT_TRUE((*backend)->shared());
+  EXPECT_EQ((*backend)->fd(), -1);
+}
+
+TEST(MemoryBackend, SizeNotAPageMultipleIsAccepted) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 1000, false));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  EXPECT_EQ((*backend)->size_bytes(), 1000u);
+  (*backend)->host()[999] = 1;
+}
+
+TEST(MemoryBackend, ZeroSizeIsAnError) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 0, false));
+  ASSERT_FALSE(backend.has_value());
+  EXPECT_EQ(backend.error().message(), "memory-backend-ram 'mem0': size must be greater than zero");
+}
+
+TEST(MemoryBackend, MemfdSharedWritesReachTheFd) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kMemfd, 1 << 16, true));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  auto& mem = **backend;
+  ASSERT_GE(mem.fd(), 0);
+  EXPECT_TRUE(mem.shared());
+  struct stat st {};
+  ASSERT_EQ(fstat(mem.fd(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 16);
+  mem.host()[100] = 0x42;
+  uint8_t byte = 0;
+  ASSERT_EQ(pread(mem.fd(), &byte, 1, 100), 1);
+  EXPECT_EQ(byte, 0x42);
+}
+
+TEST(MemoryBackend, MemfdPrivateWritesStayInTheMapping) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kMemfd, 1 << 16, false));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  auto& mem = **backend;
+  EXPECT_FALSE(mem.shared());
+  mem.host()[100] = 0x42;
+  uint8_t byte = 0xff;
+  ASSERT_EQ(pread(mem.fd(), &byte, 1, 100), 1);
+  EXPECT_EQ(byte, 0);
+}
+
+TEST(MemoryBackend, FileShareOnIsVisibleThroughASecondMapping) {
+  TempDir dir;
+  const std::string path = dir.path() + "/ram.img";
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true, path));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  auto& mem = **backend;
+  EXPECT_EQ(mem.mem_path(), path);
+  EXPECT_TRUE(mem.shared());
+  EXPECT_EQ(fs::file_size(path), 1u << 16);
+
+  const int fd = open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  void* other = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(other, MAP_FAILED);
+  auto* bytes = static_cast<uint8_t*>(other);
+  mem.host()[4096] = 0x77;
+  EXPECT_EQ(bytes[4096], 0x77);
+  bytes[8] = 0x99;  // and the other way round
+  EXPECT_EQ(mem.host()[8], 0x99);
+  munmap(other, 1 << 16);
+  close(fd);
+}
+
+TEST(MemoryBackend, FileShareOffDoesNotWriteTheFile) {
+  TempDir dir;
+  const std::string path = dir.path() + "/ram.img";
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, false, path));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  (*backend)->host()[0] = 0x11;
+  uint8_t byte = 0xff;
+  const int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pread(fd, &byte, 1, 0), 1);
+  EXPECT_EQ(byte, 0);
+  close(fd);
+}
+
+TEST(MemoryBackend, FileLargerThanSizeIsUsedAndNotShrunk) {
+  TempDir dir;
+  const std::string path = dir.path() + "/big.img";
+  { std::ofstream(path) << "keep"; }
+  fs::resize_file(path, 1 << 17);
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true, path));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  EXPECT_EQ((*backend)->size_bytes(), 1u << 16);
+  EXPECT_EQ((*backend)->host()[0], 'k');  // existing contents are guest RAM
+  backend->reset();
+  EXPECT_EQ(fs::file_size(path), 1u << 17);
+}
+
+TEST(MemoryBackend, NewFileFailingLaterIsRemoved) {
+  TempDir dir;
+  const std::string path = dir.path() + "/new.img";
+  // Too large for mmap() on any host (beyond a 47-bit address space) but
+  // accepted by ftruncate on tmpfs and ext4: the mapping fails after the
+  // file was created.
+  auto backend =
+      MemoryBackend::create(config(MemoryBackendKind::kFile, uint64_t{1} << 50, true, path));
+  if (backend.has_value()) GTEST_SKIP() << "this host maps 1 PiB";
+  EXPECT_NE(backend.error().message().find("memory-backend-file 'mem0': mem-path " + path),
+            std::string::npos)
+      << backend.error().message();
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST(MemoryBackend, DirectoryGetsAnUnlinkedTemporaryFile) {
+  TempDir dir;
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true, dir.path()));
+  ASSERT_TRUE(backend.has_value()) << backend.error().message();
+  EXPECT_GE((*backend)->fd(), 0);
+  EXPECT_EQ((*backend)->mem_path(), dir.path());
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+  struct stat st {};
+  ASSERT_EQ(fstat((*backend)->fd(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 16);
+}
+
+TEST(MemoryBackend, ShorterNonEmptyFileIsAnErrorAndKept) {
+  TempDir dir;
+  const std::string path = dir.path() + "/small.img";
+  { std::ofstream(path) << "data"; }
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true, path));
+  ASSERT_FALSE(backend.has_value());
+  EXPECT_EQ(backend.error().message(), "memory-backend-file 'mem0': mem-path " + path +
+                                           ": file size 4 is smaller than size 65536");
+  EXPECT_EQ(fs::file_size(path), 4u);
+}
+
+TEST(MemoryBackend, MissingDirectoryNamesPathAndErrno) {
+  TempDir dir;
+  const std::string path = dir.path() + "/no/such/ram.img";
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true, path));
+  ASSERT_FALSE(backend.has_value());
+  EXPECT_EQ(backend.error().message(),
+            "memory-backend-file 'mem0': mem-path " + path + ": No such file or directory");
+}
+
+TEST(MemoryBackend, FileWithoutMemPathIsAnError) {
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, true));
+  ASSERT_FALSE(backend.has_value());
+  EXPECT_EQ(backend.error().message(), "memory-backend-file 'mem0': mem-path is required");
+}
+
+TEST(MemoryBackend, UnwritableFileNamesPathAndErrno) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
+  TempDir dir;
+  const std::string path = dir.path() + "/ro.img";
+  { std::ofstream(path) << "data"; }
+  fs::permissions(path, fs::perms::owner_read);
+  auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 4, true, path));
+  ASSERT_FALSE(backend.has_value());
+  EXPECT_EQ(backend.error().message(),
+            "memory-backend-file 'mem0': mem-path " + path + ": Permission denied");
+}
+
+}  // namespace
+}  // namespace godwit
