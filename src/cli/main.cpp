@@ -88,6 +88,7 @@ int run(const std::vector<std::string>& args) {
   switch (command_line->action) {
     case CommandLine::Action::kVersion: std::fputs(version_text().c_str(), stdout); return 0;
     case CommandLine::Action::kHelp: std::fputs(help_text().c_str(), stdout); return 0;
+    case CommandLine::Action::kListMachines: std::fputs(machine_list_text().c_str(), stdout); return 0;
     case CommandLine::Action::kRun: break;
   }
   const MachineConfig& config = command_line->config;

@@ -1,4 +1,4 @@
-#include "devices/sifive_test.hpp"
+#include "devices/sifive_test_device.hpp"
 
 namespace godwit {
 

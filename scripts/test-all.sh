@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what godwit needs, builds it, and runs every test: unit tests
+# (GoogleTest via CTest) in the release and asan presets, then the system
+# tests (pytest), which boot every guest on godwit and on QEMU and compare.
+# Ends with one summary line over all runners.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/build/test-results"
+
+bash scripts/install-deps.sh
+rm -rf "$results" && mkdir -p "$results"
+
+status=0
+bash scripts/build.sh release
+ctest --preset release -j2 --output-junit "$results/unit-release.xml" || status=1
+
+bash scripts/build.sh asan
+ctest --preset asan -j2 --output-junit "$results/unit-asan.xml" || status=1
+
+GODWIT="$root/build/release/godwit" GODWIT_ASAN="$root/build/asan/godwit" \
+GODWIT_GUESTS="$root/build/release/guests" \
+  python3 -m pytest -q -p no:cacheprovider --junitxml="$results/system.xml" tests || status=1
+
+python3 scripts/summarize-results.py "$results"/*.xml || status=1
+exit $status

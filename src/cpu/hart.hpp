@@ -1,0 +1,174 @@
+// One RV64IMAC hart: Zicsr, Zifencei, Zicntr, M/S/U modes, Sv39.
+//
+// Threads: a Hart belongs to one host thread, the one that calls run() (or
+// step() in tests and benchmarks). Other threads talk to it only through its
+// HartControl; state() and flush_caches() are for the owner, or for anyone
+// while the hart is parked or not running.
+//
+// Speed comes from three host-side caches that are not architectural state:
+// decoded instructions (tagged by their raw bits, so writes by this or any
+// other hart are always seen and fence.i costs nothing), a direct-mapped TLB
+// per privilege and access type holding host addresses of RAM pages, and the
+// host address of the page being executed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cpu/hart_control.hpp"
+#include "cpu/hart_state.hpp"
+#include "cpu/instruction_table.hpp"
+#include "machine/guest_clock.hpp"
+#include "memory/address_space.hpp"
+
+namespace godwit {
+
+class Hart {
+ public:
+  Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const GuestClock& clock);
+  ~Hart();
+  Hart(const Hart&) = delete;
+  Hart& operator=(const Hart&) = delete;
+
+  // QEMU's reset (riscv_cpu_reset_hold): M-mode, registers and CSRs zero,
+  // execution at `pc`.
+  void reset(uint64_t pc);
+
+  HartState& state() { return state_; }
+  const HartState& state() const { return state_; }
+
+  // Thread body: executes until control.service() returns false, then calls
+  // control.mark_exited().
+  void run();
+
+  // Runs at most `max_instructions` on the calling thread (instructions that
+  // trap count against the limit but not in the result); interrupts are
+  // checked before each batch. Returns the number retired.
+  uint64_t step(uint64_t max_instructions);
+
+  // Drops TLB and decoded instructions; call after changing state() from
+  // outside (privilege, satp, mstatus, memory mappings).
+  void flush_caches();
+
+  unsigned hart_id() const { return hart_id_; }
+
+ private:
+  friend struct Execute;
+
+  enum class Access : uint8_t { kRead = 0, kWrite = 1, kExecute = 2 };
+  enum class Fault : uint8_t { kNone, kPage, kAccess };
+
+  static constexpr uint64_t kPageSize = 4096;
+  static constexpr unsigned kPageShift = 12;
+  static constexpr unsigned kTlbEntries = 256;
+  static constexpr unsigned kDecodeEntries = 1u << 12;
+  static constexpr unsigned kBlocks = 1u << 11;
+  static constexpr unsigned kBlockInstructions = 16;
+  // Attention, the timer and interrupts are looked at between batches.
+  static constexpr uint64_t kBatch = 2048;
+
+  // A TLB entry maps the 4 KiB page `tag` (va >> 12) to host memory: the host
+  // address of va is va + addend. Only RAM pages are entered; MMIO and ROM
+  // data accesses always take the slow path.
+  struct TlbEntry {
+    uint64_t tag;
+    uint64_t addend;
+  };
+  struct Tlb {
+    TlbEntry entries[3][kTlbEntries];  // by Access
+  };
+
+  // Straight-line instructions from `pc` up to the first one that ends a
+  // block (or 16, or the end of the page). Running a block walks an array
+  // instead of computing each next pc from the last, and each instruction is
+  // still checked against the bits in memory just before it runs.
+  struct Block {
+    uint64_t pc = ~0ull;  // virtual pc of the first instruction; ~0: empty
+    uint32_t count = 0;
+    DecodedInstruction instructions[kBlockInstructions];
+  };
+
+  // --- execution loop (hart.cpp) ---
+  struct BatchResult {
+    uint64_t attempted;
+    uint64_t retired;
+  };
+  BatchResult execute_batch(uint64_t budget);
+  const DecodedInstruction* fetch_slow();
+  // The decode-cache entry for `raw` at `pc`, decoding on a miss. The tag is
+  // all fetched bits, even for a 16-bit instruction.
+  const DecodedInstruction* lookup_decoded(uint64_t pc, uint32_t raw);
+  void build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset);
+  bool fetch_parcel(uint64_t va, uint16_t& parcel);
+  uint64_t retired_so_far() const { return retired_in_batch_ - exceptions_in_batch_; }
+
+  // --- traps and interrupts (trap.cpp) ---
+  uint64_t read_mip() const;  // software bits | device lines | MTIP
+  void check_interrupts();
+  void raise_exception(uint64_t cause, uint64_t tval);
+  void take_trap(uint64_t cause, uint64_t tval);
+  uint64_t do_mret();  // returns the new pc
+  uint64_t do_sret();
+  void do_wfi();
+  void privilege_changed();
+
+  // --- CSRs (csr.cpp); false means illegal instruction ---
+  bool csr_accessible(uint16_t number, bool writes) const;
+  bool csr_read(uint16_t number, uint64_t& value) const;
+  bool csr_write(uint16_t number, uint64_t value);
+  bool counter_enabled(uint16_t number) const;
+  void write_mstatus(uint64_t value);
+  void write_satp(uint64_t value);
+
+  // --- memory (mmu.cpp, memory_access.hpp) ---
+  Privilege data_privilege() const;
+  Fault translate(uint64_t va, Access access, Privilege privilege, uint64_t& pa);
+  void fill_tlb(Tlb& tlb, Access access, uint64_t va, uint64_t pa);
+  void flush_tlb();
+  void flush_tlb_of(Privilege privilege);
+  void flush_tlb_page(uint64_t va);
+  void select_data_tlb();
+  void raise_access_fault(Access access, Fault fault, uint64_t va);
+  template <class T>
+  bool load(uint64_t va, T& value);
+  template <class T>
+  bool store(uint64_t va, T value);
+  bool load_slow(uint64_t va, unsigned size, uint64_t& value);
+  bool store_slow(uint64_t va, unsigned size, uint64_t value);
+  // Translates an aligned LR/SC/AMO address to a RAM host pointer, or traps.
+  uint8_t* atomic_host_ptr(uint64_t va, unsigned size, Access access, uint64_t& pa);
+
+  // The only ways the CPU writes guest RAM (memory_access.hpp).
+  template <class T>
+  static void ram_store(uint8_t* host, T value);
+  static void ram_store_byte(uint8_t* host, uint8_t value);
+  template <class T>
+  static bool ram_compare_exchange(uint8_t* host, T& expected, T desired);
+  enum class AmoOp : uint8_t { kSwap, kAdd, kXor, kAnd, kOr, kMin, kMax, kMinu, kMaxu };
+  template <class T>
+  static T ram_amo(uint8_t* host, AmoOp op, T operand);
+
+  HartState state_{};
+  const unsigned hart_id_;
+  AddressSpace& memory_;
+  HartControl& control_;
+  const GuestClock& clock_;
+
+  // Per-batch bookkeeping, touched by execute functions. HartState::pc holds
+  // the pc of the instruction being executed (its trap epc).
+  uint64_t retired_in_batch_ = 0;  // attempts before the current instruction
+  uint64_t exceptions_in_batch_ = 0;
+  bool stop_batch_ = false;
+
+  // Host page being executed: host address of fetch_page_va_, or ~0 for none.
+  uint64_t fetch_page_va_ = ~0ull;
+  const uint8_t* fetch_page_host_ = nullptr;
+
+  Tlb* data_tlb_ = nullptr;             // tlbs_[data_privilege()]
+  std::unique_ptr<Tlb[]> tlbs_;         // by Privilege value (index 2 unused)
+  std::unique_ptr<DecodedInstruction[]> decode_cache_;
+  std::unique_ptr<Block[]> blocks_;
+};
+
+}  // namespace godwit

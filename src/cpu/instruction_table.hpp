@@ -1,0 +1,113 @@
+// The instruction table: one row per instruction {name, mask, match, operand
+// format, execute}. The decoder, the disassembler and the tests all read the
+// same rows, so what is printed cannot drift from what is executed.
+//
+// Compressed instructions have rows of their own (16-bit mask/match) whose
+// formats extract operands into the same fields as their 32-bit expansion and
+// point at the same execute function.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace godwit {
+
+class Hart;
+struct DecodedInstruction;
+
+// Executes one instruction at `pc` and returns the pc of the next one (the
+// trap vector if it trapped). Keeping pc in a register between instructions,
+// rather than in HartState, keeps it off a store-to-load chain in the loop.
+using ExecuteFn = uint64_t (*)(Hart&, const DecodedInstruction&, uint64_t pc);
+
+// A decoded instruction: the handler with its operands already extracted.
+// `raw` tags it: decoding is a pure function of the instruction bits, so an
+// entry whose `raw` equals the bits in memory is valid, wherever and
+// whenever it was decoded.
+struct DecodedInstruction {
+  ExecuteFn execute;
+  uint32_t raw;
+  int32_t imm;  // immediate, shift amount or CSR number (all fit 32 bits)
+  uint8_t rd;
+  uint8_t rs1;
+  uint8_t rs2;
+  uint8_t length;     // 2 or 4 bytes
+  uint8_t offset;     // bytes from the start of its block (see Hart)
+  bool ends_block;    // may change pc, privilege, translation or interrupts
+};
+static_assert(sizeof(DecodedInstruction) == 24);
+
+// How operands are found in the bits, and how they are printed.
+enum class Format : uint8_t {
+  // 32-bit formats.
+  kR,       // rd, rs1, rs2
+  kI,       // rd, rs1, imm
+  kShift,   // rd, rs1, shamt (6 bits; 5 for the W forms, whose mask pins bit 25)
+  kLoad,    // rd, imm(rs1)
+  kStore,   // rs2, imm(rs1)
+  kBranch,  // rs1, rs2, pc-relative target
+  kU,       // rd, imm[31:12]
+  kJ,       // rd, pc-relative target
+  kCsr,     // rd, csr, rs1
+  kCsrImm,  // rd, csr, uimm (in rs1)
+  kAmo,     // rd, rs2, (rs1)
+  kLr,      // rd, (rs1)
+  kSfence,  // rs1, rs2
+  kNone,    // no operands printed
+  // Compressed formats (RVC, unprivileged spec chapter 16).
+  kCAddi4spn,
+  kCLw,
+  kCLd,
+  kCSw,
+  kCSd,
+  kCAddi,   // also c.addiw (rd != 0)
+  kCAddiw,
+  kCLi,
+  kCAddi16sp,
+  kCLui,
+  kCShift,  // c.srli, c.srai
+  kCAndi,
+  kCArith,  // c.sub .. c.addw
+  kCJ,
+  kCBranch,
+  kCSlli,
+  kCLwsp,
+  kCLdsp,
+  kCSwsp,
+  kCSdsp,
+  kCJr,
+  kCJalr,
+  kCMv,
+  kCAdd,
+  kCNone,
+};
+
+struct InstructionInfo {
+  const char* name;
+  uint32_t mask;
+  uint32_t match;
+  Format format;
+  ExecuteFn execute;
+};
+
+// All rows; 32-bit rows first, then compressed ones. Within a group the first
+// matching row wins, so more specific rows come first.
+std::span<const InstructionInfo> instruction_table();
+
+bool is_compressed(uint32_t raw);
+bool is_compressed_format(Format format);
+
+// Decodes the instruction in the low 16 (compressed) or 32 bits of `raw`.
+// Unknown or reserved encodings decode to the illegal-instruction handler.
+DecodedInstruction decode(uint32_t raw);
+
+// The row that decodes `raw`, or nullptr for an illegal instruction.
+const InstructionInfo* find_instruction(uint32_t raw);
+
+std::string disassemble(uint32_t raw, uint64_t pc);
+
+// Disassembly helpers shared with the CSR code.
+const char* register_name(unsigned index);
+
+}  // namespace godwit

@@ -1,0 +1,93 @@
+// Inline fast paths for data accesses, and the funnel for CPU writes to RAM.
+// Internal to src/cpu: included by the files that execute memory accesses.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#include "cpu/hart.hpp"
+
+namespace godwit {
+
+template <class T>
+inline bool Hart::load(uint64_t va, T& value) {
+  const uint64_t page = va >> kPageShift;
+  const TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kRead)][page % kTlbEntries];
+  // One compare covers "same page" and "does not run off its end", so
+  // misaligned accesses inside a RAM page also stay on the fast path.
+  if (e.tag == page && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
+    std::memcpy(&value, reinterpret_cast<const void*>(va + e.addend), sizeof(T));
+    return true;
+  }
+  uint64_t wide;
+  if (!load_slow(va, sizeof(T), wide)) return false;
+  value = static_cast<T>(wide);
+  return true;
+}
+
+template <class T>
+inline bool Hart::store(uint64_t va, T value) {
+  const uint64_t page = va >> kPageShift;
+  const TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kWrite)][page % kTlbEntries];
+  if (e.tag == page && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
+    ram_store(reinterpret_cast<uint8_t*>(va + e.addend), value);
+    return true;
+  }
+  return store_slow(va, sizeof(T), static_cast<uint64_t>(value));
+}
+
+// --- Every CPU write to guest RAM goes through the functions below ---
+// (stores, SC, AMOs and page-table A/D updates). A dirty-page log belongs in
+// ram_note_write, which each of them calls first: one
+// predictable branch on "logging enabled" per write, marking the page of
+// `host`. Write-TLB entries hold host pointers, so enabling the log must also
+// flush the TLBs (flush_caches) if it ever needs to see first writes only.
+inline void ram_note_write(uint8_t* /*host*/, unsigned /*size*/) {}
+
+template <class T>
+inline void Hart::ram_store(uint8_t* host, T value) {
+  ram_note_write(host, sizeof(T));
+  std::memcpy(host, &value, sizeof(T));
+}
+
+inline void Hart::ram_store_byte(uint8_t* host, uint8_t value) {
+  ram_note_write(host, 1);
+  *host = value;
+}
+
+template <class T>
+inline bool Hart::ram_compare_exchange(uint8_t* host, T& expected, T desired) {
+  ram_note_write(host, sizeof(T));
+  return __atomic_compare_exchange_n(reinterpret_cast<T*>(host), &expected, desired, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST);
+}
+
+template <class T>
+inline T Hart::ram_amo(uint8_t* host, AmoOp op, T operand) {
+  ram_note_write(host, sizeof(T));
+  T* p = reinterpret_cast<T*>(host);
+  using S = std::make_signed_t<T>;
+  switch (op) {
+    case AmoOp::kSwap: return __atomic_exchange_n(p, operand, __ATOMIC_SEQ_CST);
+    case AmoOp::kAdd: return __atomic_fetch_add(p, operand, __ATOMIC_SEQ_CST);
+    case AmoOp::kXor: return __atomic_fetch_xor(p, operand, __ATOMIC_SEQ_CST);
+    case AmoOp::kAnd: return __atomic_fetch_and(p, operand, __ATOMIC_SEQ_CST);
+    case AmoOp::kOr: return __atomic_fetch_or(p, operand, __ATOMIC_SEQ_CST);
+    default: break;
+  }
+  // min/max have no host builtin: compare-and-swap until no other hart
+  // changed the word in between.
+  T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  for (;;) {
+    T desired = old;
+    switch (op) {
+      case AmoOp::kMin: desired = static_cast<S>(operand) < static_cast<S>(old) ? operand : old; break;
+      case AmoOp::kMax: desired = static_cast<S>(operand) > static_cast<S>(old) ? operand : old; break;
+      case AmoOp::kMinu: desired = operand < old ? operand : old; break;
+      default: desired = operand > old ? operand : old; break;
+    }
+    if (__atomic_compare_exchange_n(p, &old, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old;
+  }
+}
+
+}  // namespace godwit

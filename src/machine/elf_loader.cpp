@@ -1,0 +1,136 @@
+#include "machine/elf_loader.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "base/errno_text.hpp"
+#include "machine/virt_memory_map.hpp"
+
+namespace godwit {
+namespace {
+
+std::string hex(uint64_t v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
+  return buffer;
+}
+
+// Copies a struct out of the image after checking it lies inside.
+template <class T>
+bool read_struct(const std::vector<uint8_t>& image, uint64_t offset, T& out) {
+  if (offset > image.size() || sizeof(T) > image.size() - offset) return false;
+  std::memcpy(&out, image.data() + offset, sizeof(T));
+  return true;
+}
+
+bool is_riscv64_elf(const std::vector<uint8_t>& image) {
+  Elf64_Ehdr header;
+  if (!read_struct(image, 0, header)) return false;
+  return std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0;
+}
+
+// Finds tohost/fromhost in the symbol table, if there is one.
+void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& header, LoadedKernel& kernel) {
+  for (unsigned i = 0; i < header.e_shnum; ++i) {
+    Elf64_Shdr symtab;
+    if (!read_struct(image, header.e_shoff + uint64_t{i} * header.e_shentsize, symtab)) return;
+    if (symtab.sh_type != SHT_SYMTAB || symtab.sh_entsize != sizeof(Elf64_Sym)) continue;
+    Elf64_Shdr strtab;
+    if (!read_struct(image, header.e_shoff + uint64_t{symtab.sh_link} * header.e_shentsize, strtab)) return;
+    if (strtab.sh_offset > image.size() || strtab.sh_size > image.size() - strtab.sh_offset) return;
+    const std::string_view strings(reinterpret_cast<const char*>(image.data() + strtab.sh_offset), strtab.sh_size);
+    for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= symtab.sh_size; off += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      if (!read_struct(image, symtab.sh_offset + off, sym)) return;
+      if (sym.st_name >= strings.size()) continue;
+      const std::string_view rest = strings.substr(sym.st_name);
+      const std::string_view name = rest.substr(0, rest.find('\0'));
+      if (name == "tohost") kernel.tohost = sym.st_value;
+      if (name == "fromhost") kernel.fromhost = sym.st_value;
+    }
+  }
+}
+
+Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& memory) {
+  Elf64_Ehdr header;
+  read_struct(image, 0, header);
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return fail("not a 64-bit ELF file");
+  if (header.e_ident[EI_DATA] != ELFDATA2LSB) return fail("not a little-endian ELF file");
+  if (header.e_machine != EM_RISCV) return fail("ELF file is not for RISC-V (e_machine " + std::to_string(header.e_machine) + ")");
+  if (header.e_type != ET_EXEC) return fail("ELF file is not an executable");
+  if (header.e_phentsize != sizeof(Elf64_Phdr)) return fail("ELF program header size is " + std::to_string(header.e_phentsize));
+
+  LoadedKernel kernel;
+  kernel.entry = header.e_entry;
+  bool loaded_any = false;
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    if (!read_struct(image, header.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr), segment)) {
+      return fail("ELF program header " + std::to_string(i) + " lies outside the file");
+    }
+    if (segment.p_type != PT_LOAD || segment.p_memsz == 0) continue;
+    if (segment.p_filesz > segment.p_memsz) return fail("ELF segment " + std::to_string(i) + " has filesz > memsz");
+    if (segment.p_offset > image.size() || segment.p_filesz > image.size() - segment.p_offset) {
+      return fail("ELF segment " + std::to_string(i) + " lies outside the file");
+    }
+    const std::string where = "ELF segment " + std::to_string(i) + " at " + hex(segment.p_paddr) + " (" +
+                              std::to_string(segment.p_memsz) + " bytes)";
+    auto status = memory.write_bytes(segment.p_paddr, {image.data() + segment.p_offset, segment.p_filesz});
+    if (!status) return std::unexpected(std::move(status.error()).context(where + " does not fit in guest memory"));
+    if (segment.p_memsz > segment.p_filesz) {
+      const std::vector<uint8_t> zeros(segment.p_memsz - segment.p_filesz);
+      status = memory.write_bytes(segment.p_paddr + segment.p_filesz, zeros);
+      if (!status) return std::unexpected(std::move(status.error()).context(where + " does not fit in guest memory"));
+    }
+    kernel.highest_address = std::max(kernel.highest_address, segment.p_paddr + segment.p_memsz);
+    loaded_any = true;
+  }
+  if (!loaded_any) return fail("ELF file has no loadable segment");
+  find_htif_symbols(image, header, kernel);
+  return kernel;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("could not open '" + path + "': " + errno_text(errno));
+  std::vector<uint8_t> data;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
+  uint8_t buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail("could not read '" + path + "': " + errno_text(err));
+    }
+    if (n == 0) break;
+    data.insert(data.end(), buffer, buffer + n);
+  }
+  ::close(fd);
+  return data;
+}
+
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory) {
+  if (image.empty()) return fail("kernel image is empty");
+  if (is_riscv64_elf(image)) return load_elf(image, memory);
+  // A raw image runs from the start of RAM, as QEMU's fallback does.
+  auto status = memory.write_bytes(virt::kDramBase, image);
+  if (!status) return std::unexpected(std::move(status.error()).context("raw kernel image does not fit in RAM"));
+  LoadedKernel kernel;
+  kernel.entry = virt::kDramBase;
+  kernel.highest_address = virt::kDramBase + image.size();
+  return kernel;
+}
+
+}  // namespace godwit

@@ -1,0 +1,31 @@
+// Loads the -kernel image into guest memory, as QEMU's riscv_load_kernel: an
+// ELF64 RISC-V executable goes to its segments' physical addresses; anything
+// else is copied raw to the start of RAM.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "memory/address_space.hpp"
+
+namespace godwit {
+
+struct LoadedKernel {
+  uint64_t entry = 0;
+  // Spike's host-target interface: present when the ELF defines these symbols.
+  std::optional<uint64_t> tohost;
+  std::optional<uint64_t> fromhost;
+  uint64_t highest_address = 0;  // one past the last loaded byte
+};
+
+// Reads the whole file; fails naming the path.
+Result<std::vector<uint8_t>> read_file(const std::string& path);
+
+// Parses `image` and writes it into `memory`. Every segment must lie in RAM
+// or ROM; the error names the segment and its address otherwise.
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory);
+
+}  // namespace godwit

@@ -1,0 +1,278 @@
+#include "machine/virt_machine.hpp"
+
+#include <chrono>
+
+#include "chardev/chardev_factory.hpp"
+#include "machine/boot_rom.hpp"
+#include "machine/device_tree.hpp"
+#include "machine/virt_memory_map.hpp"
+
+namespace godwit {
+namespace {
+
+// QEMU names the RAM of a virt machine created with plain -m this way; the
+// name matters later, as the RAM block's name in the migration stream.
+constexpr const char kDefaultRamId[] = "riscv_virt_board.ram";
+
+// How often the main thread looks at HTIF's tohost while the guest runs.
+constexpr auto kHtifPollInterval = std::chrono::milliseconds(1);
+// How often it checks the RTC alarm, which has no thread of its own.
+constexpr auto kRtcPollInterval = std::chrono::milliseconds(10);
+
+}  // namespace
+
+Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& config) {
+  std::unique_ptr<VirtMachine> machine(new VirtMachine(config));
+  if (auto status = machine->build(); !status) return std::unexpected(std::move(status.error()));
+  return machine;
+}
+
+Status VirtMachine::build() {
+  if (config_.machine_type != "virt") return fail("unsupported machine type '" + config_.machine_type + "' (only virt)");
+  if (config_.smp < 1 || config_.smp > virt::kMaxHarts) {
+    return fail("invalid number of CPUs " + std::to_string(config_.smp) + " (1 to " + std::to_string(virt::kMaxHarts) + ")");
+  }
+  if (auto s = create_ram(); !s) return s;
+  if (auto s = create_chardevs(); !s) return s;
+  if (auto s = create_devices(); !s) return s;
+  return load_images();
+}
+
+Status VirtMachine::create_ram() {
+  for (const MemoryBackendConfig& backend_config : config_.memory_backends) {
+    auto backend = MemoryBackend::create(backend_config);
+    if (!backend) return std::unexpected(std::move(backend.error()));
+    if (backend_config.id == config_.memory_backend_id) ram_ = backend->get();
+    memory_backends_.push_back(std::move(*backend));
+  }
+  if (!config_.memory_backend_id.empty() && ram_ == nullptr) {
+    return fail("memory backend '" + config_.memory_backend_id + "' not found");
+  }
+  if (ram_ == nullptr) {
+    MemoryBackendConfig implicit;
+    implicit.id = kDefaultRamId;
+    implicit.kind = MemoryBackendKind::kRam;
+    implicit.size_bytes = config_.ram_size_bytes;
+    auto backend = MemoryBackend::create(implicit);
+    if (!backend) return std::unexpected(std::move(backend.error()));
+    ram_ = backend->get();
+    memory_backends_.push_back(std::move(*backend));
+  }
+  return memory_.map_ram(virt::kDramBase, ram_->host());
+}
+
+Status VirtMachine::create_chardevs() {
+  ChardevContext context{io_loop_, [this] { request_quit(0); }};
+  for (const ChardevConfig& chardev_config : config_.chardevs) {
+    auto chardev = create_chardev(chardev_config, context);
+    if (!chardev) return std::unexpected(std::move(chardev.error()));
+    chardevs_.push_back(std::move(*chardev));
+  }
+  return {};
+}
+
+Status VirtMachine::create_devices() {
+  std::vector<HartControl*> controls;
+  for (unsigned i = 0; i < config_.smp; ++i) {
+    controls_.push_back(std::make_unique<HartControl>());
+    controls.push_back(controls_.back().get());
+  }
+  for (unsigned i = 0; i < config_.smp; ++i) {
+    harts_.push_back(std::make_unique<Hart>(i, memory_, *controls_[i], clock_));
+  }
+
+  CharBackend* serial = nullptr;
+  if (!config_.serial_chardev_ids.empty()) {
+    for (auto& chardev : chardevs_) {
+      if (chardev->id() == config_.serial_chardev_ids.front()) serial = chardev.get();
+    }
+    if (serial == nullptr) return fail("-serial: chardev '" + config_.serial_chardev_ids.front() + "' not found");
+  }
+
+  plic_ = std::make_unique<Plic>(controls, virt::kPlicSources);
+  clint_ = std::make_unique<Clint>(controls, clock_);
+  uart_ = std::make_unique<Uart16550>(serial, IrqLine(plic_.get(), virt::kUartIrq));
+  rtc_ = std::make_unique<GoldfishRtc>(clock_, IrqLine(plic_.get(), virt::kRtcIrq));
+  test_device_ = std::make_unique<SifiveTest>(*this);
+  for (unsigned i = 0; i < virt::kVirtioCount; ++i) {
+    virtio_.push_back(std::make_unique<VirtioMmio>(IrqLine(plic_.get(), virt::kVirtioIrqFirst + i)));
+  }
+
+  Status status = memory_.map_mmio(virt::kTestBase, virt::kTestSize, *test_device_);
+  if (status) status = memory_.map_mmio(virt::kRtcBase, virt::kRtcSize, *rtc_);
+  if (status) status = memory_.map_mmio(virt::kClintBase, virt::kClintSize, *clint_);
+  if (status) status = memory_.map_mmio(virt::kPlicBase, virt::kPlicSize, *plic_);
+  if (status) status = memory_.map_mmio(virt::kUartBase, virt::kUartSize, *uart_);
+  for (unsigned i = 0; status && i < virt::kVirtioCount; ++i) {
+    status = memory_.map_mmio(virt::kVirtioBase + i * virt::kVirtioStride, virt::kVirtioStride, *virtio_[i]);
+  }
+  return status;
+}
+
+Status VirtMachine::load_images() {
+  if (config_.kernel_path.empty()) {
+    // Like QEMU with -bios none and no -kernel: the harts run from RAM, which is empty.
+    kernel_.entry = virt::kDramBase;
+  } else {
+    auto image = read_file(config_.kernel_path);
+    if (!image) return std::unexpected(std::move(image.error()).context("-kernel"));
+    kernel_image_ = std::move(*image);
+    auto kernel = load_kernel(kernel_image_, memory_);
+    if (!kernel) return std::unexpected(std::move(kernel.error()).context("-kernel " + config_.kernel_path));
+    kernel_ = *kernel;
+  }
+
+  DeviceTreeConfig tree;
+  tree.ram_base = virt::kDramBase;
+  tree.ram_size = ram_->size_bytes();
+  tree.harts = config_.smp;
+  tree.bootargs = config_.append;
+  auto blob = build_device_tree(tree);
+  if (!blob) return std::unexpected(std::move(blob.error()));
+  device_tree_ = std::move(*blob);
+  device_tree_address_ = device_tree_address(virt::kDramBase, ram_->size_bytes(), device_tree_.size());
+  if (device_tree_address_ < kernel_.highest_address && kernel_.highest_address > virt::kDramBase) {
+    return fail("-kernel " + config_.kernel_path + ": the kernel overlaps the device tree at the end of RAM; use a larger -m");
+  }
+  if (auto s = memory_.write_bytes(device_tree_address_, device_tree_); !s) {
+    return std::unexpected(std::move(s.error()).context("placing the device tree"));
+  }
+
+  if (auto s = memory_.map_rom(virt::kMromBase, build_boot_rom(kernel_.entry, device_tree_address_), "mrom"); !s) return s;
+
+  if (kernel_.tohost) {
+    CharBackend* console = nullptr;
+    for (auto& chardev : chardevs_) {
+      if (!config_.serial_chardev_ids.empty() && chardev->id() == config_.serial_chardev_ids.front()) console = chardev.get();
+    }
+    htif_.emplace(memory_, *kernel_.tohost, kernel_.fromhost, console);
+  }
+  for (auto& hart : harts_) hart->reset(virt::kMromBase);
+  return {};
+}
+
+VirtMachine::~VirtMachine() {
+  stop_harts();
+  io_loop_.stop();
+}
+
+void VirtMachine::start() {
+  io_loop_.start();
+  // Harts start parked; resume() lets them go.
+  for (auto& control : controls_) control->request_pause();
+  for (unsigned i = 0; i < harts_.size(); ++i) {
+    hart_threads_.emplace_back([hart = harts_[i].get()] { hart->run(); });
+  }
+  for (auto& control : controls_) control->wait_parked();
+  if (config_.start_paused) {
+    std::lock_guard lock(mutex_);
+    run_state_ = RunState::kPrelaunch;
+  } else {
+    resume();
+  }
+}
+
+void VirtMachine::stop_harts() {
+  for (auto& control : controls_) control->request_exit();
+  for (auto& thread : hart_threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  hart_threads_.clear();
+}
+
+void VirtMachine::pause() {
+  for (auto& control : controls_) control->request_pause();
+  for (auto& control : controls_) control->wait_parked();
+  clock_.stop();
+  std::lock_guard lock(mutex_);
+  if (run_state_ == RunState::kRunning) run_state_ = RunState::kPaused;
+}
+
+void VirtMachine::resume() {
+  clock_.start();
+  for (auto& hart : harts_) hart->flush_caches();
+  for (auto& control : controls_) control->resume();
+  std::lock_guard lock(mutex_);
+  run_state_ = RunState::kRunning;
+}
+
+void VirtMachine::reset() {
+  const RunState before = run_state();
+  pause();
+  plic_->reset();
+  clint_->reset();
+  uart_->reset();
+  rtc_->reset();
+  for (auto& device : virtio_) device->reset();
+  // QEMU re-copies ROM blobs (kernel, device tree) on reset; RAM is otherwise kept.
+  if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, memory_);
+  (void)memory_.write_bytes(device_tree_address_, device_tree_);
+  for (auto& hart : harts_) hart->reset(virt::kMromBase);
+  if (before == RunState::kRunning || before == RunState::kShutdown) {
+    resume();
+  } else {
+    std::lock_guard lock(mutex_);
+    run_state_ = before;
+  }
+}
+
+RunState VirtMachine::run_state() const {
+  std::lock_guard lock(mutex_);
+  return run_state_;
+}
+
+void VirtMachine::post(Request request) {
+  std::lock_guard lock(mutex_);
+  requests_.push_back(request);
+  requests_changed_.notify_all();
+}
+
+void VirtMachine::request_poweroff(int exit_code) { post({Request::Kind::kPoweroff, exit_code}); }
+void VirtMachine::request_reset() { post({Request::Kind::kReset, 0}); }
+void VirtMachine::request_quit(int exit_code) { post({Request::Kind::kQuit, exit_code}); }
+
+int VirtMachine::run_until_exit() {
+  for (;;) {
+    std::optional<Request> request;
+    {
+      std::unique_lock lock(mutex_);
+      if (run_state_ == RunState::kRunning) {
+        const auto interval = htif_ ? kHtifPollInterval : kRtcPollInterval;
+        requests_changed_.wait_for(lock, interval, [&] { return !requests_.empty(); });
+      } else {
+        requests_changed_.wait(lock, [&] { return !requests_.empty(); });
+      }
+      if (!requests_.empty()) {
+        request = requests_.front();
+        requests_.pop_front();
+      }
+    }
+    if (!request) {
+      rtc_->poll();
+      if (!htif_) continue;
+      if (auto status = htif_->poll()) {
+        pause();
+        return *status;
+      }
+      continue;
+    }
+    switch (request->kind) {
+      case Request::Kind::kPoweroff:
+        pause();
+        {
+          std::lock_guard lock(mutex_);
+          run_state_ = RunState::kShutdown;
+        }
+        if (!config_.no_shutdown) return request->exit_code;
+        break;
+      case Request::Kind::kReset:
+        reset();
+        break;
+      case Request::Kind::kQuit:
+        pause();
+        return request->exit_code;
+    }
+  }
+}
+
+}  // namespace godwit
