@@ -20,7 +20,7 @@ ctest --preset asan -j2 --output-junit "$results/unit-asan.xml" || status=1
 
 GODWIT="$root/build/release/godwit" GODWIT_ASAN="$root/build/asan/godwit" \
 GODWIT_GUESTS="$root/build/release/guests" \
-  python3 -m pytest -q -p no:cacheprovider --junitxml="$results/system.xml" tests || status=1
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$results/system.xml" tests || status=1
 
-python3 scripts/summarize-results.py "$results"/*.xml || status=1
+/usr/bin/python3 scripts/summarize-results.py "$results"/*.xml || status=1
 exit $status

@@ -28,7 +28,7 @@ def test_help_lists_the_main_options(godwit):
 @pytest.mark.parametrize("args, named", [
     (["-foo"], "-foo"),
     (["-m", "12Q"], "12Q"),
-    (["-m", "0"], "-m"),
+    (["-smp", "0"], "-smp"),
     (["-smp", "9"], "9"),
     (["-smp", "zero"], "zero"),
     (["-M", "pc"], "pc"),

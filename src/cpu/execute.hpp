@@ -112,6 +112,14 @@ struct Execute {
 
  private:
   enum class CsrOp { kWrite, kSet, kClear };
+  template <class T>
+  static uint64_t load(Hart& hart, const DecodedInstruction& d, uint64_t pc);
+  template <class T>
+  static uint64_t load_miss(Hart& hart, const DecodedInstruction& d, uint64_t pc, uint64_t va);
+  template <class T>
+  static uint64_t store(Hart& hart, const DecodedInstruction& d, uint64_t pc);
+  template <class T>
+  static uint64_t store_miss(Hart& hart, const DecodedInstruction& d, uint64_t pc, uint64_t va, T value);
   static uint64_t csr_instruction(Hart& hart, const DecodedInstruction& d, uint64_t pc, CsrOp op, uint64_t operand);
 };
 

@@ -8,47 +8,52 @@
 
 namespace godwit {
 
-#define GODWIT_LOAD(name, type)                                                \
-  uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) {                   \
-    HartState& s = h.state_;                                                   \
-    type value;                                                                \
-    if (!h.load(s.x[d.rs1] + static_cast<uint64_t>(d.imm), value)) return s.pc; \
-    s.x[d.rd] = static_cast<uint64_t>(static_cast<int64_t>(value));            \
-    return pc + d.length;                                                      \
-  }
+// Loads sign- or zero-extend by their type (int32_t for lw, uint32_t for lwu).
+template <class T>
+[[gnu::always_inline]] inline uint64_t Execute::load(Hart& h, const DecodedInstruction& d, uint64_t pc) {
+  uint64_t* const x = h.state_.x;
+  const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
+  T value;
+  if (!h.load_fast(va, value)) [[unlikely]] return load_miss<T>(h, d, pc, va);
+  x[d.rd] = static_cast<uint64_t>(static_cast<int64_t>(value));
+  return pc + d.length;
+}
 
-GODWIT_LOAD(lb, int8_t)
-GODWIT_LOAD(lh, int16_t)
-GODWIT_LOAD(lw, int32_t)
-GODWIT_LOAD(ld, int64_t)
-#undef GODWIT_LOAD
+template <class T>
+[[gnu::noinline]] uint64_t Execute::load_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va) {
+  uint64_t wide;
+  if (!h.load_slow(va, sizeof(T), wide)) return h.state_.pc;  // trapped
+  h.state_.x[d.rd] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<T>(wide)));
+  return pc + d.length;
+}
 
-#define GODWIT_LOAD_UNSIGNED(name, type)                                       \
-  uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) {                   \
-    HartState& s = h.state_;                                                   \
-    type value;                                                                \
-    if (!h.load(s.x[d.rs1] + static_cast<uint64_t>(d.imm), value)) return s.pc; \
-    s.x[d.rd] = value;                                                         \
-    return pc + d.length;                                                      \
-  }
+template <class T>
+[[gnu::always_inline]] inline uint64_t Execute::store(Hart& h, const DecodedInstruction& d, uint64_t pc) {
+  const uint64_t* const x = h.state_.x;
+  const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
+  const auto value = static_cast<T>(x[d.rs2]);
+  if (!h.store_fast(va, value)) [[unlikely]] return store_miss<T>(h, d, pc, va, value);
+  return pc + d.length;
+}
 
-GODWIT_LOAD_UNSIGNED(lbu, uint8_t)
-GODWIT_LOAD_UNSIGNED(lhu, uint16_t)
-GODWIT_LOAD_UNSIGNED(lwu, uint32_t)
-#undef GODWIT_LOAD_UNSIGNED
+template <class T>
+[[gnu::noinline]] uint64_t Execute::store_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va,
+                                               T value) {
+  if (!h.store_slow(va, sizeof(T), value)) return h.state_.pc;  // trapped
+  return pc + d.length;
+}
 
-#define GODWIT_STORE(name, type)                                                          \
-  uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) {                              \
-    HartState& s = h.state_;                                                              \
-    if (!h.store(s.x[d.rs1] + static_cast<uint64_t>(d.imm), static_cast<type>(s.x[d.rs2]))) return s.pc; \
-    return pc + d.length;                                                                 \
-  }
-
-GODWIT_STORE(sb, uint8_t)
-GODWIT_STORE(sh, uint16_t)
-GODWIT_STORE(sw, uint32_t)
-GODWIT_STORE(sd, uint64_t)
-#undef GODWIT_STORE
+uint64_t Execute::lb(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int8_t>(h, d, pc); }
+uint64_t Execute::lh(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int16_t>(h, d, pc); }
+uint64_t Execute::lw(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int32_t>(h, d, pc); }
+uint64_t Execute::ld(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int64_t>(h, d, pc); }
+uint64_t Execute::lbu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint8_t>(h, d, pc); }
+uint64_t Execute::lhu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint16_t>(h, d, pc); }
+uint64_t Execute::lwu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint32_t>(h, d, pc); }
+uint64_t Execute::sb(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint8_t>(h, d, pc); }
+uint64_t Execute::sh(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint16_t>(h, d, pc); }
+uint64_t Execute::sw(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint32_t>(h, d, pc); }
+uint64_t Execute::sd(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint64_t>(h, d, pc); }
 
 namespace {
 

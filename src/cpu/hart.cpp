@@ -88,6 +88,8 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
     Block& block = blocks_[(pc >> 1) % kBlocks];
     if (block.pc != pc) [[unlikely]] build_block(block, pc, code, page_offset);
     const uint64_t limit = block.count < budget - attempted ? block.count : budget - attempted;
+    // Only CSR instructions read the count, and they always end their block.
+    retired_in_batch_ = attempted + block.count - 1;
     uint64_t next = pc;
     uint64_t i = 0;
     while (i < limit) {
@@ -101,7 +103,6 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
         break;
       }
       s.pc = here;  // stored for traps and CSRs, never reloaded here
-      retired_in_batch_ = attempted + i;
       next = d.execute(*this, d, here);
       s.x[0] = 0;
       ++i;

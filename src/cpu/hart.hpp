@@ -131,9 +131,9 @@ class Hart {
   void select_data_tlb();
   void raise_access_fault(Access access, Fault fault, uint64_t va);
   template <class T>
-  bool load(uint64_t va, T& value);
+  bool load_fast(uint64_t va, T& value);
   template <class T>
-  bool store(uint64_t va, T value);
+  bool store_fast(uint64_t va, T value);
   bool load_slow(uint64_t va, unsigned size, uint64_t& value);
   bool store_slow(uint64_t va, unsigned size, uint64_t value);
   // Translates an aligned LR/SC/AMO address to a RAM host pointer, or traps.

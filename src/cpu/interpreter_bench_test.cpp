@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "cpu/test_support.hpp"
 
@@ -40,6 +43,38 @@ TEST(InterpreterBench, DISABLED_CallLoop) {
                     add(a0, a0, s1), slli(a1, a0, 3), xori(a1, a1, 0x55), sub(a0, a1, a0), jalr(zero, ra, 0)});
   const double ips = measure(m, 600'000'000);
   std::printf("call loop: %.0f M instructions/s\n", ips / 1e6);
+}
+
+// The SiFive test device's "pass" write at 0x100000 ends a bare-metal run,
+// as it powers off qemu-system-riscv64 -M virt.
+class Finisher : public MmioDevice {
+ public:
+  std::string_view name() const override { return "finisher"; }
+  uint64_t read(uint64_t, unsigned) override { return 0; }
+  void write(uint64_t, unsigned, uint64_t value) override { finished = (value & 0xffff) == 0x5555; }
+  bool finished = false;
+};
+
+// A flat binary linked at 0x80000000 (GODWIT_BENCH_BINARY), run until it
+// writes 0x5555 to 0x100000; the same ELF can be timed under QEMU with
+// -M virt -bios none -kernel.
+TEST(InterpreterBench, DISABLED_BareMetalBinary) {
+  const char* path = std::getenv("GODWIT_BENCH_BINARY");
+  if (path == nullptr) GTEST_SKIP() << "set GODWIT_BENCH_BINARY";
+  std::ifstream file(path, std::ios::binary);
+  ASSERT_TRUE(file.good()) << path;
+  const std::vector<char> image{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  TestMachine m;
+  ASSERT_LE(image.size(), m.ram.size());
+  std::memcpy(m.ram.data(), image.data(), image.size());
+  Finisher finisher;
+  ASSERT_TRUE(m.memory.map_mmio(0x100000, 0x1000, finisher).has_value());
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t retired = 0;
+  while (!finisher.finished) retired += m.hart.step(1'000'000);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  std::printf("%s: %llu instructions in %.3f s: %.0f M instructions/s\n", path,
+              static_cast<unsigned long long>(retired), elapsed.count(), retired / elapsed.count() / 1e6);
 }
 
 }  // namespace

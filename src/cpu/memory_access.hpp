@@ -9,8 +9,10 @@
 
 namespace godwit {
 
+// TLB hits only: false sends the caller to load_slow/store_slow, kept out
+// of line so the execute functions' fast paths need no stack frame.
 template <class T>
-inline bool Hart::load(uint64_t va, T& value) {
+inline bool Hart::load_fast(uint64_t va, T& value) {
   const uint64_t page = va >> kPageShift;
   const TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kRead)][page % kTlbEntries];
   // One compare covers "same page" and "does not run off its end", so
@@ -19,21 +21,18 @@ inline bool Hart::load(uint64_t va, T& value) {
     std::memcpy(&value, reinterpret_cast<const void*>(va + e.addend), sizeof(T));
     return true;
   }
-  uint64_t wide;
-  if (!load_slow(va, sizeof(T), wide)) return false;
-  value = static_cast<T>(wide);
-  return true;
+  return false;
 }
 
 template <class T>
-inline bool Hart::store(uint64_t va, T value) {
+inline bool Hart::store_fast(uint64_t va, T value) {
   const uint64_t page = va >> kPageShift;
   const TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kWrite)][page % kTlbEntries];
   if (e.tag == page && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
     ram_store(reinterpret_cast<uint8_t*>(va + e.addend), value);
     return true;
   }
-  return store_slow(va, sizeof(T), static_cast<uint64_t>(value));
+  return false;
 }
 
 // --- Every CPU write to guest RAM goes through the functions below ---
