@@ -4,7 +4,6 @@
 #include <array>
 #include <vector>
 
-#include "cpu/execute.hpp"
 #include "cpu/instruction_table.hpp"
 
 namespace godwit {
@@ -206,7 +205,7 @@ DecodedInstruction decode(uint32_t raw) {
   d.raw = raw;
   d.length = compressed ? 2 : 4;
   if (const InstructionInfo* row = lookup(raw, d)) {
-    d.execute = row->execute;
+    d.op = row->op;
     switch (row->format) {
       case Format::kBranch: case Format::kJ: case Format::kCsr: case Format::kCsrImm: case Format::kNone:
       case Format::kSfence: case Format::kCJ: case Format::kCBranch: case Format::kCJr: case Format::kCJalr:
@@ -214,12 +213,12 @@ DecodedInstruction decode(uint32_t raw) {
         d.ends_block = true;
         break;
       default:
-        d.ends_block = row->execute == &Execute::jalr;
+        d.ends_block = row->op == Op::jalr;
         break;
     }
   } else {
     d.ends_block = true;
-    d.execute = Execute::illegal;
+    d.op = Op::illegal;
     d.rd = d.rs1 = d.rs2 = 0;
     d.imm = static_cast<int32_t>(raw);
   }

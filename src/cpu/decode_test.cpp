@@ -8,7 +8,6 @@
 #include <set>
 #include <string>
 
-#include "cpu/execute.hpp"
 #include "cpu/instruction_table.hpp"
 
 namespace godwit {
@@ -182,7 +181,7 @@ TEST(Decode, EveryRowIsReachableAndDecodesToItsHandler) {
       if (compressed) raw &= 0xffff;
       if (find_instruction(raw) != &row) continue;
       const DecodedInstruction d = decode(raw);
-      EXPECT_EQ(d.execute, row.execute) << row.name;
+      EXPECT_EQ(d.op, row.op) << row.name;
       EXPECT_EQ(d.length, compressed ? 2 : 4) << row.name;
       found = true;
     }
@@ -193,31 +192,31 @@ TEST(Decode, EveryRowIsReachableAndDecodesToItsHandler) {
 TEST(Decode, OperandsArePreExtracted) {
   // sd ra,8(sp)
   DecodedInstruction d = decode(0x00113423);
-  EXPECT_EQ(d.execute, &Execute::sd);
+  EXPECT_EQ(d.op, Op::sd);
   EXPECT_EQ(d.rs1, 2);
   EXPECT_EQ(d.rs2, 1);
   EXPECT_EQ(d.imm, 8);
   // bge a0,a1,-4096
   d = decode(0x80b55063);
-  EXPECT_EQ(d.execute, &Execute::bge);
+  EXPECT_EQ(d.op, Op::bge);
   EXPECT_EQ(d.imm, -4096);
   // c.addi16sp sp,-512 expands to addi sp,sp,-512
   d = decode(0x7101);
-  EXPECT_EQ(d.execute, &Execute::addi);
+  EXPECT_EQ(d.op, Op::addi);
   EXPECT_EQ(d.rd, 2);
   EXPECT_EQ(d.rs1, 2);
   EXPECT_EQ(d.imm, -512);
   EXPECT_EQ(d.length, 2);
   // c.mv a0,t6 expands to add a0,zero,t6
   d = decode(0x857e);
-  EXPECT_EQ(d.execute, &Execute::add);
+  EXPECT_EQ(d.op, Op::add);
   EXPECT_EQ(d.rd, 10);
   EXPECT_EQ(d.rs1, 0);
   EXPECT_EQ(d.rs2, 31);
 }
 
 TEST(Decode, UpperBitsOfACompressedParcelAreIgnored) {
-  EXPECT_EQ(decode(0xffff4515).execute, &Execute::addi);  // c.li a0,5
+  EXPECT_EQ(decode(0xffff4515).op, Op::addi);  // c.li a0,5
   EXPECT_EQ(decode(0xffff4515).imm, 5);
   EXPECT_EQ(disassemble(0xdead4515, 0), "c.li a0,5");
 }
@@ -240,7 +239,7 @@ TEST(Decode, ReservedAndUnimplementedEncodingsAreIllegal) {
       0x00004073,  // SYSTEM funct3=4 (hypervisor loads: no H)
   };
   for (uint32_t raw : illegal) {
-    EXPECT_EQ(decode(raw).execute, &Execute::illegal) << std::hex << raw;
+    EXPECT_EQ(decode(raw).op, Op::illegal) << std::hex << raw;
     EXPECT_EQ(find_instruction(raw), nullptr) << std::hex << raw;
   }
   EXPECT_EQ(decode(0x4002).imm, 0x4002);  // the bits are kept for xtval

@@ -1,5 +1,4 @@
-// Loads, stores and the A extension. Plain accesses may be misaligned (the
-// TLB path copies bytes, the slow path splits them); LR/SC/AMOs must be
+// TLB misses of loads and stores, and the A extension. LR/SC/AMOs must be
 // aligned and in RAM, where they use host atomics so harts on other host
 // threads see them as indivisible.
 #include "cpu/execute.hpp"
@@ -8,52 +7,23 @@
 
 namespace godwit {
 
-// Loads sign- or zero-extend by their type (int32_t for lw, uint32_t for lwu).
-template <class T>
-[[gnu::always_inline]] inline uint64_t Execute::load(Hart& h, const DecodedInstruction& d, uint64_t pc) {
-  uint64_t* const x = h.state_.x;
-  const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
-  T value;
-  if (!h.load_fast(va, value)) [[unlikely]] return load_miss<T>(h, d, pc, va);
-  x[d.rd] = static_cast<uint64_t>(static_cast<int64_t>(value));
-  return pc + d.length;
-}
-
-template <class T>
-[[gnu::noinline]] uint64_t Execute::load_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va) {
+uint64_t Execute::load_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va, unsigned size,
+                            bool is_signed) {
   uint64_t wide;
-  if (!h.load_slow(va, sizeof(T), wide)) return h.state_.pc;  // trapped
-  h.state_.x[d.rd] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<T>(wide)));
+  if (!h.load_slow(va, size, wide)) return h.state_.pc;  // trapped
+  if (is_signed && size < 8) {
+    const unsigned shift = 64 - 8 * size;
+    wide = static_cast<uint64_t>(static_cast<int64_t>(wide << shift) >> shift);
+  }
+  h.state_.x[d.rd] = wide;
   return pc + d.length;
 }
 
-template <class T>
-[[gnu::always_inline]] inline uint64_t Execute::store(Hart& h, const DecodedInstruction& d, uint64_t pc) {
-  const uint64_t* const x = h.state_.x;
-  const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
-  const auto value = static_cast<T>(x[d.rs2]);
-  if (!h.store_fast(va, value)) [[unlikely]] return store_miss<T>(h, d, pc, va, value);
+uint64_t Execute::store_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va, unsigned size,
+                             uint64_t value) {
+  if (!h.store_slow(va, size, value)) return h.state_.pc;  // trapped
   return pc + d.length;
 }
-
-template <class T>
-[[gnu::noinline]] uint64_t Execute::store_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va,
-                                               T value) {
-  if (!h.store_slow(va, sizeof(T), value)) return h.state_.pc;  // trapped
-  return pc + d.length;
-}
-
-uint64_t Execute::lb(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int8_t>(h, d, pc); }
-uint64_t Execute::lh(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int16_t>(h, d, pc); }
-uint64_t Execute::lw(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int32_t>(h, d, pc); }
-uint64_t Execute::ld(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<int64_t>(h, d, pc); }
-uint64_t Execute::lbu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint8_t>(h, d, pc); }
-uint64_t Execute::lhu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint16_t>(h, d, pc); }
-uint64_t Execute::lwu(Hart& h, const DecodedInstruction& d, uint64_t pc) { return load<uint32_t>(h, d, pc); }
-uint64_t Execute::sb(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint8_t>(h, d, pc); }
-uint64_t Execute::sh(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint16_t>(h, d, pc); }
-uint64_t Execute::sw(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint32_t>(h, d, pc); }
-uint64_t Execute::sd(Hart& h, const DecodedInstruction& d, uint64_t pc) { return store<uint64_t>(h, d, pc); }
 
 namespace {
 

@@ -6,6 +6,9 @@
 #include <cstring>
 
 #include "cpu/csr_defs.hpp"
+#include "cpu/execute.hpp"
+#include "cpu/execute_integer.hpp"
+#include "cpu/execute_memory.hpp"
 #include "cpu/memory_access.hpp"
 
 namespace godwit {
@@ -59,6 +62,17 @@ uint64_t Hart::step(uint64_t max_instructions) {
   return retired;
 }
 
+[[gnu::always_inline]] inline uint64_t Hart::dispatch(const DecodedInstruction& d, uint64_t pc) {
+  switch (d.op) {
+#define GODWIT_DISPATCH(name) \
+  case Op::name:              \
+    return Execute::name(*this, d, pc);
+    GODWIT_EXECUTE_FUNCTIONS(GODWIT_DISPATCH)
+#undef GODWIT_DISPATCH
+  }
+  __builtin_unreachable();  // decode() only produces the enumerators above
+}
+
 // Runs until `budget` instructions were attempted or an execute function
 // asked to stop (an interrupt may have become pending, or wfi slept).
 // Adds the instructions retired to the counters.
@@ -76,7 +90,7 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
       s.pc = pc;
       retired_in_batch_ = attempted;
       if (const DecodedInstruction* d = fetch_slow()) {
-        pc = d->execute(*this, *d, pc);
+        pc = dispatch(*d, pc);
         s.x[0] = 0;
       } else {
         pc = s.pc;  // the fetch trapped
@@ -103,7 +117,7 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
         break;
       }
       s.pc = here;  // stored for traps and CSRs, never reloaded here
-      next = d.execute(*this, d, here);
+      next = dispatch(d, here);
       s.x[0] = 0;
       ++i;
       if (next != here + d.length) [[unlikely]] break;  // jumped or trapped

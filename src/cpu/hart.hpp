@@ -95,6 +95,8 @@ class Hart {
     uint64_t retired;
   };
   BatchResult execute_batch(uint64_t budget);
+  // Runs d's execute function (a switch over Op, so the simple ones inline).
+  uint64_t dispatch(const DecodedInstruction& d, uint64_t pc);
   const DecodedInstruction* fetch_slow();
   // The decode-cache entry for `raw` at `pc`, decoding on a miss. The tag is
   // all fetched bits, even for a 16-bit instruction.

@@ -4,7 +4,11 @@
 //
 // Compressed instructions have rows of their own (16-bit mask/match) whose
 // formats extract operands into the same fields as their 32-bit expansion and
-// point at the same execute function.
+// name the same execute function.
+//
+// An execute function is named by an Op rather than a pointer: the
+// interpreter dispatches with a switch over Op, which lets the compiler
+// inline the simple ones into its loop (see Hart::dispatch).
 #pragma once
 
 #include <cstdint>
@@ -13,22 +17,34 @@
 
 namespace godwit {
 
-class Hart;
-struct DecodedInstruction;
+// Every execute function (static members of Execute, execute.hpp). Each
+// takes (Hart&, const DecodedInstruction&, uint64_t pc) and returns the pc of
+// the next instruction, or the trap vector if it trapped.
+#define GODWIT_EXECUTE_FUNCTIONS(X) \
+  X(lui) X(auipc) X(jal) X(jalr) X(beq) X(bne) X(blt) X(bge) X(bltu) X(bgeu) X(lb) X(lh) X(lw) X(ld) X(lbu) \
+  X(lhu) X(lwu) X(sb) X(sh) X(sw) X(sd) X(addi) X(slti) X(sltiu) X(xori) X(ori) X(andi) X(slli) X(srli) X(srai) \
+  X(add) X(sub) X(sll) X(slt) X(sltu) X(xor_) X(srl) X(sra) X(or_) X(and_) X(addiw) X(slliw) X(srliw) X(sraiw) \
+  X(addw) X(subw) X(sllw) X(srlw) X(sraw) X(mul) X(mulh) X(mulhsu) X(mulhu) X(div) X(divu) X(rem) X(remu) \
+  X(mulw) X(divw) X(divuw) X(remw) X(remuw) X(lr_w) X(lr_d) X(sc_w) X(sc_d) X(amoswap_w) X(amoadd_w) \
+  X(amoxor_w) X(amoand_w) X(amoor_w) X(amomin_w) X(amomax_w) X(amominu_w) X(amomaxu_w) X(amoswap_d) X(amoadd_d) \
+  X(amoxor_d) X(amoand_d) X(amoor_d) X(amomin_d) X(amomax_d) X(amominu_d) X(amomaxu_d) X(csrrw) X(csrrs) \
+  X(csrrc) X(csrrwi) X(csrrsi) X(csrrci) X(fence) X(fence_i) X(ecall) X(ebreak) X(mret) X(sret) X(wfi) \
+  X(sfence_vma) X(illegal)
 
-// Executes one instruction at `pc` and returns the pc of the next one (the
-// trap vector if it trapped). Keeping pc in a register between instructions,
-// rather than in HartState, keeps it off a store-to-load chain in the loop.
-using ExecuteFn = uint64_t (*)(Hart&, const DecodedInstruction&, uint64_t pc);
+enum class Op : uint8_t {
+#define GODWIT_OP_ENUMERATOR(name) name,
+  GODWIT_EXECUTE_FUNCTIONS(GODWIT_OP_ENUMERATOR)
+#undef GODWIT_OP_ENUMERATOR
+};
 
 // A decoded instruction: the handler with its operands already extracted.
 // `raw` tags it: decoding is a pure function of the instruction bits, so an
 // entry whose `raw` equals the bits in memory is valid, wherever and
 // whenever it was decoded.
 struct DecodedInstruction {
-  ExecuteFn execute;
   uint32_t raw;
   int32_t imm;  // immediate, shift amount or CSR number (all fit 32 bits)
+  Op op;
   uint8_t rd;
   uint8_t rs1;
   uint8_t rs2;
@@ -36,7 +52,7 @@ struct DecodedInstruction {
   uint8_t offset;     // bytes from the start of its block (see Hart)
   bool ends_block;    // may change pc, privilege, translation or interrupts
 };
-static_assert(sizeof(DecodedInstruction) == 24);
+static_assert(sizeof(DecodedInstruction) == 16);
 
 // How operands are found in the bits, and how they are printed.
 enum class Format : uint8_t {
@@ -88,7 +104,7 @@ struct InstructionInfo {
   uint32_t mask;
   uint32_t match;
   Format format;
-  ExecuteFn execute;
+  Op op;
 };
 
 // All rows; 32-bit rows first, then compressed ones. Within a group the first

@@ -31,6 +31,18 @@ class Running {
     inspect(m_.state());
     m_.control.resume();
   }
+  // Polls `condition` on the parked hart until it holds (or 5 s pass): the
+  // host may be busy, so no fixed sleep is assumed long enough.
+  template <class F>
+  bool eventually(F&& condition) {
+    for (int i = 0; i < 5000; ++i) {
+      bool holds = false;
+      while_parked([&](HartState& s) { holds = condition(s); });
+      if (holds) return true;
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
 
  private:
   TestMachine& m_;
@@ -41,7 +53,14 @@ TEST(RunControl, ExitEndsRunAndMarksTheHartExited) {
   TestMachine m(64 << 10);
   m.load(kRamBase, {addi(a0, a0, 1), jal(zero, -4)});
   std::thread thread([&] { m.hart.run(); });
-  std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 5000; ++i) {
+    m.control.request_pause();
+    m.control.wait_parked();
+    const bool enough = m.x(a0) > 1000;
+    m.control.resume();
+    if (enough) break;
+    std::this_thread::sleep_for(1ms);
+  }
   m.control.request_exit();
   thread.join();
   m.control.wait_parked();  // returns at once: the hart marked itself exited
@@ -60,8 +79,7 @@ TEST(RunControl, PauseParksTheHartAndResumeContinues) {
     std::this_thread::sleep_for(5ms);
     EXPECT_EQ(s.x[a0], first);  // parked: nothing moves
   });
-  std::this_thread::sleep_for(5ms);
-  running.while_parked([&](HartState& s) { EXPECT_GT(s.x[a0], first); });
+  EXPECT_TRUE(running.eventually([&](HartState& s) { return s.x[a0] > first; }));
 }
 
 TEST(RunControl, WfiSleepsUntilAnInterruptLineRises) {
@@ -78,18 +96,11 @@ TEST(RunControl, WfiSleepsUntilAnInterruptLineRises) {
     EXPECT_LT(s.minstret, 100u);  // asleep, not spinning
   });
   m.control.set_mip(mip::kMSIP, true);
-  bool handled = false;
-  for (int i = 0; i < 200 && !handled; ++i) {
-    std::this_thread::sleep_for(1ms);
-    running.while_parked([&](HartState& s) {
-      handled = s.x[a0] == 1;
-      if (handled) {
-        EXPECT_EQ(s.mcause, cause::kInterruptBit | 3);
-        EXPECT_EQ(s.mepc, kRamBase + 8);  // wfi completed; the interrupt came after it
-      }
-    });
-  }
-  EXPECT_TRUE(handled);
+  EXPECT_TRUE(running.eventually([](HartState& s) { return s.x[a0] == 1; }));
+  running.while_parked([&](HartState& s) {
+    EXPECT_EQ(s.mcause, cause::kInterruptBit | 3);
+    EXPECT_EQ(s.mepc, kRamBase + 8);  // wfi completed; the interrupt came after it
+  });
 }
 
 TEST(RunControl, WfiWakesForTheTimer) {
@@ -107,9 +118,9 @@ TEST(RunControl, WfiWakesForTheTimer) {
     EXPECT_EQ(s.x[a0], 0u);
     EXPECT_LT(s.minstret, 100u);
   });
-  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(running.eventually([](HartState& s) { return s.x[a0] != 0; }));
   running.while_parked([&](HartState& s) {
-    EXPECT_GE(s.x[a0], due);
+    EXPECT_GE(s.x[a0], due);  // not before the deadline
     EXPECT_EQ(s.mcause, cause::kInterruptBit | 7);
   });
 }

@@ -1,13 +1,16 @@
-// RV64I computational instructions, jumps and branches, and RV64M.
-// Division follows the spec's table of corner cases (unprivileged 13.2): no
-// traps, x/0 = all ones, x%0 = x, INT_MIN/-1 = INT_MIN with remainder 0.
+// RV64I computational instructions, jumps and branches, and RV64M, inline
+// for the interpreter's dispatch switch (Hart::dispatch); internal to
+// src/cpu. Division follows the spec's table of corner cases (unprivileged
+// 13.2): no traps, x/0 = all ones, x%0 = x, INT_MIN/-1 = INT_MIN, rem 0.
+#pragma once
+
 #include <cstdint>
 
 #include "cpu/execute.hpp"
 #include "cpu/hart.hpp"
 
 namespace godwit {
-namespace {
+namespace execute_integer_detail {
 
 using i64 = int64_t;
 using u64 = uint64_t;
@@ -16,11 +19,12 @@ using u32 = uint32_t;
 
 inline u64 sext32(u64 value) { return static_cast<u64>(static_cast<i64>(static_cast<i32>(value))); }
 
-}  // namespace
+}  // namespace execute_integer_detail
 
 // Operands: `a` = x[rs1], `b` = x[rs2], `imm` = the decoded immediate.
 #define GODWIT_RESULT(name, expression)                               \
-  u64 Execute::name(Hart& h, const DecodedInstruction& d, u64 pc) {  \
+  inline uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) { \
+    using namespace execute_integer_detail;                           \
     u64* const x = h.state_.x;                                        \
     [[maybe_unused]] const u64 a = x[d.rs1];                          \
     [[maybe_unused]] const u64 b = x[d.rs2];                          \
@@ -89,20 +93,21 @@ GODWIT_RESULT(remuw, static_cast<u32>(b) == 0 ? sext32(a) : sext32(static_cast<u
 
 // With C, instructions are 2-byte aligned and jump targets always have bit 0
 // clear (jalr clears it), so jumps never raise address-misaligned.
-u64 Execute::jal(Hart& h, const DecodedInstruction& d, u64 pc) {
+inline uint64_t Execute::jal(Hart& h, const DecodedInstruction& d, uint64_t pc) {
   h.state_.x[d.rd] = pc + d.length;
-  return pc + static_cast<u64>(d.imm);
+  return pc + static_cast<uint64_t>(d.imm);
 }
 
-u64 Execute::jalr(Hart& h, const DecodedInstruction& d, u64 pc) {
-  u64* const x = h.state_.x;
-  const u64 target = (x[d.rs1] + static_cast<u64>(d.imm)) & ~1ull;  // before rd is written: rd may be rs1
+inline uint64_t Execute::jalr(Hart& h, const DecodedInstruction& d, uint64_t pc) {
+  uint64_t* const x = h.state_.x;
+  const uint64_t target = (x[d.rs1] + static_cast<uint64_t>(d.imm)) & ~1ull;  // before rd is written: rd may be rs1
   x[d.rd] = pc + d.length;
   return target;
 }
 
 #define GODWIT_BRANCH(name, condition)                                           \
-  u64 Execute::name(Hart& h, const DecodedInstruction& d, u64 pc) {             \
+  inline uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) { \
+    using namespace execute_integer_detail;                                      \
     const u64 a = h.state_.x[d.rs1];                                             \
     const u64 b = h.state_.x[d.rs2];                                             \
     return (condition) ? pc + static_cast<u64>(d.imm) : pc + d.length;           \

@@ -1,0 +1,129 @@
+#include "machine/virt_machine.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+namespace godwit {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A raw kernel image: `1: addi a5, a5, 1; j 1b` -- counts forever in a5.
+std::string write_spin_kernel() {
+  const std::string path = ::testing::TempDir() + "godwit-spin-" + std::to_string(getpid()) + ".bin";
+  const uint32_t code[] = {0x00178793, 0xffdff06f};
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
+  return path;
+}
+
+MachineConfig spin_config(const std::string& kernel) {
+  MachineConfig config;
+  config.ram_size_bytes = 16ull << 20;
+  config.smp = 2;
+  config.kernel_path = kernel;
+  config.start_paused = true;
+  return config;
+}
+
+class VirtMachineTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ::unlink(kernel_.c_str()); }
+  std::string kernel_ = write_spin_kernel();
+};
+
+TEST_F(VirtMachineTest, PrelaunchRunningPausedWithGuestTimeStandingStill) {
+  auto machine = VirtMachine::create(spin_config(kernel_));
+  ASSERT_TRUE(machine) << machine.error().message();
+  VirtMachine& vm = **machine;
+  vm.start();
+  EXPECT_EQ(vm.run_state(), RunState::kPrelaunch);
+  EXPECT_EQ(vm.clock().ns(), 0u);
+  EXPECT_EQ(vm.hart(0).state().pc, 0x1000u);  // nothing ran
+
+  vm.resume();
+  EXPECT_EQ(vm.run_state(), RunState::kRunning);
+  std::this_thread::sleep_for(20ms);
+  vm.pause();
+  EXPECT_EQ(vm.run_state(), RunState::kPaused);
+  const uint64_t stopped_ns = vm.clock().ns();
+  const uint64_t counter = vm.hart(0).state().x[15];
+  EXPECT_GT(counter, 0u);               // the guest ran
+  EXPECT_EQ(vm.hart(1).state().x[10], 1u);  // a0 = hart id from the boot ROM
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(vm.clock().ns(), stopped_ns);
+  EXPECT_EQ(vm.hart(0).state().x[15], counter);  // harts really stopped
+
+  vm.resume();
+  std::this_thread::sleep_for(5ms);
+  vm.pause();
+  EXPECT_GT(vm.hart(0).state().x[15], counter);
+}
+
+TEST_F(VirtMachineTest, ResetReturnsHartsToTheBootRom) {
+  auto machine = VirtMachine::create(spin_config(kernel_));
+  ASSERT_TRUE(machine);
+  VirtMachine& vm = **machine;
+  vm.start();
+  vm.resume();
+  std::this_thread::sleep_for(10ms);
+  vm.pause();
+  vm.reset();
+  EXPECT_EQ(vm.run_state(), RunState::kPaused);
+  EXPECT_EQ(vm.hart(0).state().pc, 0x1000u);
+  EXPECT_EQ(vm.hart(0).state().x[15], 0u);
+}
+
+TEST_F(VirtMachineTest, PoweroffRequestFromAnotherThreadEndsTheRunWithItsStatus) {
+  auto machine = VirtMachine::create(spin_config(kernel_));
+  ASSERT_TRUE(machine);
+  VirtMachine& vm = **machine;
+  vm.start();
+  vm.resume();
+  auto result = std::async(std::launch::async, [&] { return vm.run_until_exit(); });
+  std::thread([&] { vm.request_poweroff(5); }).join();
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), 5);
+  EXPECT_EQ(vm.run_state(), RunState::kShutdown);
+}
+
+TEST_F(VirtMachineTest, DeviceTreeIsInRamWhereA1Points) {
+  auto machine = VirtMachine::create(spin_config(kernel_));
+  ASSERT_TRUE(machine);
+  VirtMachine& vm = **machine;
+  vm.start();
+  vm.resume();
+  std::this_thread::sleep_for(5ms);
+  vm.pause();
+  const uint64_t fdt = vm.hart(0).state().x[11];
+  EXPECT_EQ(fdt, 0x80e00000u);  // 16 MiB RAM: last 2 MiB boundary below the end
+  std::vector<uint8_t> magic(4);
+  ASSERT_TRUE(vm.memory().read_bytes(fdt, magic));
+  EXPECT_EQ(magic, (std::vector<uint8_t>{0xd0, 0x0d, 0xfe, 0xed}));
+}
+
+TEST(VirtMachineConfig, BadConfigurationsNameTheProblem) {
+  MachineConfig config;
+  config.smp = 9;
+  auto machine = VirtMachine::create(config);
+  ASSERT_FALSE(machine);
+  EXPECT_NE(machine.error().message().find("9"), std::string::npos);
+
+  config = MachineConfig{};
+  config.memory_backend_id = "ghost";
+  machine = VirtMachine::create(config);
+  ASSERT_FALSE(machine);
+  EXPECT_NE(machine.error().message().find("ghost"), std::string::npos);
+
+  config = MachineConfig{};
+  config.kernel_path = "/nonexistent/kernel.elf";
+  machine = VirtMachine::create(config);
+  ASSERT_FALSE(machine);
+  EXPECT_NE(machine.error().message().find("/nonexistent/kernel.elf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace godwit
