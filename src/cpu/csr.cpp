@@ -142,7 +142,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
   if (in(number, csr::kPmpcfg0, csr::kPmpcfg15)) {
     if (number & 1) return false;  // odd pmpcfg registers exist only on RV32
     const unsigned index = (number - csr::kPmpcfg0) / 2;
-    value = index < 2 ? s.pmpcfg[index] : 0;
+    value = index < 2 ? s.pmpcfg[index] : 0;  // entries 16..63 do not exist: read zero
     return true;
   }
   if (in(number, csr::kPmpaddr0, csr::kPmpaddr63)) {

@@ -262,6 +262,19 @@ TEST(Execute, SelfModifyingCodeIsSeenWithoutAnyFlush) {
   EXPECT_EQ(m.x(a0), 2u);
 }
 
+TEST(Execute, StoreRewritingTheNextInstructionOfItsBlock) {
+  TestMachine m(64 << 10);
+  m.x(s0) = kRamBase;
+  m.x(a1) = addi(a0, zero, 9);
+  m.load(kRamBase, {sw(a1, s0, 8), addi(zero, zero, 0), addi(a0, zero, 1), addi(a2, zero, 1)});
+  m.hart.step(8);  // warm the block cache with the original code first
+  m.state().pc = kRamBase;
+  m.load(kRamBase + 8, {addi(a0, zero, 1)});
+  m.hart.step(4);
+  EXPECT_EQ(m.x(a0), 9u);
+  EXPECT_EQ(m.x(a2), 1u);
+}
+
 TEST(Execute, CodeStoredByTheGuestThenFenceI) {
   TestMachine m(64 << 10);
   m.x(s0) = kRamBase + 0x20;

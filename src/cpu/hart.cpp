@@ -1,6 +1,7 @@
-// The execution loop: fetch through the current-page cache, look the bits up
-// in the decode cache, call the execute function, and every batch look at
-// run control, the timer and interrupts.
+// The execution loop: find the block of decoded instructions at pc (through
+// the current-page cache), run it instruction by instruction after checking
+// each against memory, and between batches look at run control, the timer
+// and interrupts.
 #include "cpu/hart.hpp"
 
 #include <cstring>

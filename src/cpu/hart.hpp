@@ -5,11 +5,15 @@
 // HartControl; state() and flush_caches() are for the owner, or for anyone
 // while the hart is parked or not running.
 //
-// Speed comes from three host-side caches that are not architectural state:
-// decoded instructions (tagged by their raw bits, so writes by this or any
-// other hart are always seen and fence.i costs nothing), a direct-mapped TLB
-// per privilege and access type holding host addresses of RAM pages, and the
-// host address of the page being executed.
+// Speed comes from host-side caches that are not architectural state:
+// blocks of decoded instructions (each instruction tagged by its raw bits
+// and compared with memory right before it runs, so writes by this or any
+// other hart, or by DMA, are always seen and fence.i costs nothing), a
+// direct-mapped TLB per privilege and access type holding host addresses of
+// RAM pages, and the host address of the page being executed. Instructions
+// are counted per batch; run control, the timer and interrupts are looked at
+// between batches of at most kBatch instructions, or sooner when an
+// instruction may have unmasked an interrupt.
 #pragma once
 
 #include <cstdint>
@@ -65,8 +69,7 @@ class Hart {
   static constexpr unsigned kDecodeEntries = 1u << 12;
   static constexpr unsigned kBlocks = 1u << 11;
   static constexpr unsigned kBlockInstructions = 16;
-  // Attention, the timer and interrupts are looked at between batches.
-  static constexpr uint64_t kBatch = 2048;
+  static constexpr uint64_t kBatch = 2048;  // about 5 us of guest time
 
   // A TLB entry maps the 4 KiB page `tag` (va >> 12) to host memory: the host
   // address of va is va + addend. Only RAM pages are entered; MMIO and ROM
@@ -82,7 +85,9 @@ class Hart {
   // Straight-line instructions from `pc` up to the first one that ends a
   // block (or 16, or the end of the page). Running a block walks an array
   // instead of computing each next pc from the last, and each instruction is
-  // still checked against the bits in memory just before it runs.
+  // still checked against the bits in memory just before it runs. Blocks are
+  // found by virtual pc alone: that check makes a block built under another
+  // mapping (or privilege) correct wherever its bits match.
   struct Block {
     uint64_t pc = ~0ull;  // virtual pc of the first instruction; ~0: empty
     uint32_t count = 0;

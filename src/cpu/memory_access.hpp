@@ -39,8 +39,8 @@ inline bool Hart::store_fast(uint64_t va, T value) {
 // (stores, SC, AMOs and page-table A/D updates). A dirty-page log belongs in
 // ram_note_write, which each of them calls first: one
 // predictable branch on "logging enabled" per write, marking the page of
-// `host`. Write-TLB entries hold host pointers, so enabling the log must also
-// flush the TLBs (flush_caches) if it ever needs to see first writes only.
+// `host` (the guest physical page is host - AddressSpace::ram_host()). The
+// TLB fast path calls it too, so no TLB flush is needed to start logging.
 inline void ram_note_write(uint8_t* /*host*/, unsigned /*size*/) {}
 
 template <class T>

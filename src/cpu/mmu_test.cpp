@@ -168,6 +168,28 @@ TEST_F(MmuTest, TlbKeepsTranslationsUntilSfenceVma) {
   EXPECT_EQ(m.x(a2), 2u);
 }
 
+TEST_F(MmuTest, SatpWriteAndFullSfenceDropCachedTranslations) {
+  map(0x1000, kRamBase + 0x3000, 0, pte::R | pte::A);
+  m.write64(kRamBase + 0x3000, 1);
+  m.write64(kRamBase + 0x6000, 2);
+  m.x(s0) = 0x1000;
+  m.x(t0) = m.state().satp;
+  m.load(kRamBase, {ld(a0, s0, 0), sfence_vma(zero, zero), ld(a1, s0, 0), csrrw(zero, csr::kSatp, t0),
+                    ld(a2, s0, 0), jal(zero, 0)});
+  m.state().pc = kCodeVa;
+  m.state().privilege = Privilege::kSupervisor;
+  m.hart.flush_caches();
+  m.hart.step(1);
+  map(0x1000, kRamBase + 0x6000, 0, pte::R | pte::A);
+  m.hart.step(2);
+  map(0x1000, kRamBase + 0x3000, 0, pte::R | pte::A);
+  m.hart.step(2);
+  EXPECT_EQ(m.state().mcause, 0u);
+  EXPECT_EQ(m.x(a0), 1u);
+  EXPECT_EQ(m.x(a1), 2u);
+  EXPECT_EQ(m.x(a2), 1u);
+}
+
 TEST_F(MmuTest, NonCanonicalAddressFaults) {
   m.x(s0) = 1ull << 38;  // bit 38 set, 63..39 clear
   run({ld(a0, s0, 0)});

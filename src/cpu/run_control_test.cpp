@@ -110,7 +110,7 @@ TEST(RunControl, WfiWakesForTheTimer) {
   m.state().mie = mip::kMTIP;
   m.load(kRamBase, {csrrsi(zero, csr::kMstatus, 8), wfi(), jal(zero, -4)});
   m.load(kHandler, {csrrs(a0, csr::kTime, zero), jal(zero, 0)});
-  const uint64_t due = m.clock.ticks() + 40 * GuestClock::kTimebaseHz / 1000;  // in 40 ms
+  const uint64_t due = m.clock.ticks() + 300 * GuestClock::kTimebaseHz / 1000;  // in 300 ms
   m.control.set_mtimecmp(due);
   Running running(m);
   std::this_thread::sleep_for(10ms);
