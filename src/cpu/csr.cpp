@@ -98,7 +98,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
   switch (number) {
     case csr::kCycle:
     case csr::kMcycle: value = s.mcycle + ((s.mcountinhibit & 1) ? 0 : in_flight); return true;
-    case csr::kTime: value = clock_.ticks(); return true;
+    case csr::kTime: value = clock_.ticks() + static_cast<uint64_t>(control_.time_delta()); return true;
     case csr::kInstret:
     case csr::kMinstret: value = s.minstret + ((s.mcountinhibit & 4) ? 0 : in_flight); return true;
     case csr::kSstatus: value = (s.mstatus | mstatus::kXlen64) & mstatus::kSstatusReadable; return true;

@@ -49,6 +49,12 @@ class HartControl {
   }
   uint64_t mtimecmp() const { return mtimecmp_.load(std::memory_order_acquire); }
 
+  // The CLINT's mtime minus the guest clock's ticks (non-zero after the guest
+  // writes mtime or a reset zeroes it); the `time` CSR adds it as QEMU's
+  // rdtime does, so `time` and mtime always agree.
+  void set_time_delta(int64_t delta_ticks) { time_delta_ticks_.store(delta_ticks, std::memory_order_release); }
+  int64_t time_delta() const { return time_delta_ticks_.load(std::memory_order_acquire); }
+
   // --- hart side ----------------------------------------------------------
 
   // Cheap check for the hart's fast loop: something changed, call service().
@@ -127,6 +133,7 @@ class HartControl {
 
   std::atomic<uint64_t> external_mip_{0};
   std::atomic<uint64_t> mtimecmp_{UINT64_MAX};  // no timer until a CLINT sets it (QEMU resets it to 0)
+  std::atomic<int64_t> time_delta_ticks_{0};
   std::atomic<bool> attention_{false};
 
   mutable std::mutex mutex_;

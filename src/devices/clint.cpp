@@ -46,6 +46,7 @@ Clint::State Clint::state() const {
 }
 
 void Clint::push_mtimecmp_locked(size_t hart) {
+  harts_[hart]->set_time_delta(state_.mtime_delta_ticks);
   // MTIP is mtime >= mtimecmp, i.e. ticks + delta >= mtimecmp, i.e.
   // ticks >= mtimecmp - delta. Clamp so "already due" stays due (0) and
   // "beyond the clock's range" never fires.

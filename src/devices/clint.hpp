@@ -9,8 +9,8 @@
 // clock and the guest-visible value (`State::mtime_delta_ticks`). The hart
 // compares GuestClock::ticks() against HartControl::mtimecmp(), so the value
 // given to the hart is the guest's mtimecmp moved into the clock's frame
-// (mtimecmp - delta, clamped). The hart's `time` CSR must add the same delta:
-// read it from mtime_delta_ticks() (zero unless the guest or reset() moved it).
+// (mtimecmp - delta, clamped). The hart's `time` CSR adds the same delta,
+// which the CLINT hands every hart through HartControl::set_time_delta().
 //
 // Reset matches QEMU: mtime goes back to 0 (the delta absorbs the clock) and
 // every mtimecmp reads 0, so MTIP is pending after reset exactly as on QEMU

@@ -130,6 +130,9 @@ TEST_F(ClintTest, MtimeWriteShiftsGuestTimeAndTimers) {
   clint->write(Clint::kMtime, 8, 50'000);
   EXPECT_EQ(clint->read(Clint::kMtime, 8), 50'000u);
   EXPECT_EQ(clint->mtime_delta_ticks(), 49'000);
+  // Every hart's `time` CSR follows mtime through the same delta.
+  EXPECT_EQ(hart0.time_delta(), 49'000);
+  EXPECT_EQ(hart1.time_delta(), 49'000);
   advance_ticks(10);
   EXPECT_EQ(clint->read(Clint::kMtime, 8), 50'010u);
 
