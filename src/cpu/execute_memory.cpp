@@ -9,6 +9,7 @@ namespace godwit {
 
 uint64_t Execute::load_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va, unsigned size,
                             bool is_signed) {
+  h.state_.pc = pc;  // the trap epc, should the access fault
   uint64_t wide;
   if (!h.load_slow(va, size, wide)) return h.state_.pc;  // trapped
   if (is_signed && size < 8) {
@@ -21,6 +22,7 @@ uint64_t Execute::load_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, u
 
 uint64_t Execute::store_miss(Hart& h, const DecodedInstruction& d, uint64_t pc, uint64_t va, unsigned size,
                              uint64_t value) {
+  h.state_.pc = pc;
   if (!h.store_slow(va, size, value)) return h.state_.pc;  // trapped
   return pc + d.length;
 }

@@ -64,8 +64,8 @@ uint64_t Execute::fence(Hart&, const DecodedInstruction&, uint64_t pc) {
   return pc + 4;
 }
 
-// Decoded instructions are validated against memory on every fetch, so
-// there is nothing to invalidate.
+// fence.i ends its block, and every block is compared with memory when it is
+// entered (see Hart::Block), so there is nothing to invalidate.
 uint64_t Execute::fence_i(Hart&, const DecodedInstruction&, uint64_t pc) { return pc + 4; }
 
 uint64_t Execute::ecall(Hart& h, const DecodedInstruction&, uint64_t) {

@@ -285,6 +285,77 @@ TEST(Execute, CodeStoredByTheGuestThenFenceI) {
   EXPECT_EQ(m.x(a0), 77u);
 }
 
+TEST(Execute, CodeRewrittenBetweenRunsOfChainedBlocksIsSeen) {
+  // Two blocks jumping to each other, so each is entered through the other's
+  // successor link; then another agent rewrites the second.
+  TestMachine m(64 << 10);
+  m.load(kRamBase, {addi(a0, a0, 1), jal(zero, 0x40 - 4)});
+  m.load(kRamBase + 0x40, {addi(a1, a1, 1), jal(zero, -0x40 - 4)});
+  m.hart.step(40);
+  EXPECT_EQ(m.x(a0), 10u);
+  EXPECT_EQ(m.x(a1), 10u);
+  m.load(kRamBase + 0x40, {addi(a1, a1, 100)});
+  m.hart.step(4);
+  EXPECT_EQ(m.x(a0), 11u);
+  EXPECT_EQ(m.x(a1), 110u);
+}
+
+TEST(Execute, StoreIntoTheNextBlockWithoutFenceI) {
+  // The store's block jumps straight into code the store rewrote; the new
+  // bits run even though the old ones were cached and chained.
+  TestMachine m(64 << 10);
+  m.x(s0) = kRamBase + 0x40;
+  m.x(a1) = addi(a0, zero, 1);
+  m.load(kRamBase, {sw(a1, s0, 0), jal(zero, 0x40 - 4)});
+  m.load(kRamBase + 0x40, {addi(a0, zero, 5), jal(zero, -0x40 - 4)});
+  m.hart.step(4);  // both blocks are now cached and linked
+  EXPECT_EQ(m.x(a0), 1u);
+  m.x(a1) = addi(a0, zero, 42);
+  m.hart.step(4);
+  EXPECT_EQ(m.x(a0), 42u);
+}
+
+TEST(Execute, StoreIntoAnEarlierInstructionOfItsBlockRunsTheRest) {
+  TestMachine m(64 << 10);
+  m.x(s0) = kRamBase;
+  m.x(a1) = addi(a2, zero, 7);
+  m.load(kRamBase, {addi(a0, a0, 1), sw(a1, s0, 0), addi(a3, a3, 1), jal(zero, -12)});
+  m.hart.step(4);
+  EXPECT_EQ(m.x(a0), 1u);
+  EXPECT_EQ(m.x(a3), 1u);
+  m.hart.step(4);  // the rewritten first instruction, then the rest again
+  EXPECT_EQ(m.x(a0), 1u);
+  EXPECT_EQ(m.x(a2), 7u);
+  EXPECT_EQ(m.x(a3), 2u);
+}
+
+TEST(Execute, ShortCompressedBlockRewrittenIsSeen) {
+  // c.addi a0, 1; c.j -2: a block of 6 bytes, less than one compared word.
+  TestMachine m(64 << 10);
+  m.load16(kRamBase, {0x0505, 0xbffd});
+  m.hart.step(10);
+  EXPECT_EQ(m.x(a0), 5u);
+  m.load16(kRamBase, {0x0509});  // c.addi a0, 2
+  m.hart.step(2);
+  EXPECT_EQ(m.x(a0), 7u);
+}
+
+TEST(Execute, StoreRewritingCodeOfTheBlockJumpedTo) {
+  // The store rewrites code in the block its own block jumps to, which
+  // must run as stored.
+  TestMachine m(64 << 10);
+  m.x(s0) = kRamBase + 0x40;
+  m.x(a1) = addi(a0, zero, 9);
+  m.load(kRamBase, {sw(a1, s0, 4), jal(zero, 0x40 - 4)});
+  m.load(kRamBase + 0x40, {addi(a2, a2, 1), addi(a0, zero, 1), jal(zero, -0x48)});
+  m.hart.step(5);
+  EXPECT_EQ(m.x(a0), 9u);
+  m.load(kRamBase + 0x44, {addi(a0, zero, 1)});  // the cached block holds the old bits again
+  m.hart.step(5);
+  EXPECT_EQ(m.x(a0), 9u);
+  EXPECT_EQ(m.x(a2), 2u);
+}
+
 TEST(Execute, InstretCountsRetiredInstructionsOnly) {
   TestMachine m(64 << 10);
   m.state().mtvec = kRamBase + 0x100;

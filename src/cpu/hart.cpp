@@ -1,10 +1,11 @@
 // The execution loop: find the block of decoded instructions at pc (through
-// the current-page cache), run it instruction by instruction after checking
-// each against memory, and between batches look at run control, the timer
-// and interrupts.
+// the current-page cache and the previous block's successors), compare its
+// bytes with memory, run it, and between batches look at run control, the
+// timer and interrupts.
 #include "cpu/hart.hpp"
 
 #include <cstring>
+#include <iterator>
 
 #include "cpu/csr_defs.hpp"
 #include "cpu/execute.hpp"
@@ -31,6 +32,7 @@ void Hart::reset(uint64_t pc) {
   state_ = HartState{};
   state_.pc = pc;
   state_.privilege = Privilege::kMachine;
+  instructions_retired_ = 0;
   flush_caches();
 }
 
@@ -40,7 +42,10 @@ void Hart::flush_caches() {
   // such is a valid entry: no separate "empty" marker is needed.
   const DecodedInstruction empty = decode(0);
   for (unsigned i = 0; i < kDecodeEntries; ++i) decode_cache_[i] = empty;
-  for (unsigned i = 0; i < kBlocks; ++i) blocks_[i].pc = ~0ull;
+  for (unsigned i = 0; i < kBlocks; ++i) {
+    blocks_[i].pc = ~0ull;
+    blocks_[i].successor[0] = blocks_[i].successor[1] = &blocks_[i];
+  }
 }
 
 void Hart::run() {
@@ -74,15 +79,92 @@ uint64_t Hart::step(uint64_t max_instructions) {
   __builtin_unreachable();  // decode() only produces the enumerators above
 }
 
+namespace {
+
+// Execute functions defined out of line (execute_memory.cpp,
+// execute_system.cpp) may trap or read the pc from HartState: the loop stores
+// the pc before calling them. The inline ones take it as an argument, and
+// loads and stores store it themselves on their slow paths.
+constexpr bool is_out_of_line(Op op) { return op >= Op::lr_w; }
+static_assert(Op::remuw < Op::lr_w && Op::lr_w < Op::illegal, "GODWIT_EXECUTE_FUNCTIONS lists the inline ones first");
+
+// Instructions that may write RAM: the loop checks whether they hit the
+// running block.
+constexpr bool may_write_memory(Op op) {
+  return (op >= Op::sb && op <= Op::sd) || (op >= Op::sc_w && op <= Op::amomaxu_d);
+}
+
+// Instructions that write no register, so x0 needs no repair after them.
+constexpr bool writes_no_register(Op op) {
+  return (op >= Op::beq && op <= Op::bgeu) || (op >= Op::sb && op <= Op::sd);
+}
+
+// Not an execute function: the entry after a block's last instruction,
+// whose handler leaves the block.
+#define GODWIT_COUNT_OP(name) +1
+constexpr auto kBlockEnd = static_cast<Op>(0 GODWIT_EXECUTE_FUNCTIONS(GODWIT_COUNT_OP));
+#undef GODWIT_COUNT_OP
+
+// Whether the `size` (at least 4) bytes at `memory` equal `copy`: in 16-byte
+// chunks, the last one overlapping the one before it rather than reading
+// past the end. The branches depend only on the block, so they predict.
+[[gnu::always_inline]] inline bool same_bytes(const uint8_t* memory, const uint8_t* copy, uint32_t size) {
+  using Chunk = uint64_t __attribute__((vector_size(16)));
+  auto chunk = [&](uint32_t at) {
+    Chunk a, b;
+    std::memcpy(&a, memory + at, 16);
+    std::memcpy(&b, copy + at, 16);
+    return a ^ b;
+  };
+  auto word = [&](uint32_t at) {
+    uint64_t a, b;
+    std::memcpy(&a, memory + at, 8);
+    std::memcpy(&b, copy + at, 8);
+    return a ^ b;
+  };
+  if (size < 16) {
+    if (size >= 8) return (word(0) | word(size - 8)) == 0;
+    uint32_t a, b, c, d;
+    std::memcpy(&a, memory, 4);
+    std::memcpy(&b, copy, 4);
+    std::memcpy(&c, memory + size - 4, 4);
+    std::memcpy(&d, copy + size - 4, 4);
+    return ((a ^ b) | (c ^ d)) == 0;
+  }
+  Chunk difference = chunk(size - 16);
+  if (size > 16) difference |= chunk(0);
+  if (size > 32) difference |= chunk(16);
+  if (size > 48) difference |= chunk(32);
+  if (size > 64) [[unlikely]] {
+    for (uint32_t at = 48; at + 16 < size; at += 16) difference |= chunk(at);
+  }
+  return (difference[0] | difference[1]) == 0;
+}
+
+}  // namespace
+
 // Runs until `budget` instructions were attempted or an execute function
 // asked to stop (an interrupt may have become pending, or wfi slept).
 // Adds the instructions retired to the counters.
+//
+// Inside a block each instruction jumps straight to the next one's handler
+// (GCC's labels as values): one indirect branch per handler predicts far
+// better than the single shared one of a switch.
 Hart::BatchResult Hart::execute_batch(uint64_t budget) {
+  static const void* const kHandlers[] = {
+#define GODWIT_HANDLER_ADDRESS(name) &&handle_##name,
+      GODWIT_EXECUTE_FUNCTIONS(GODWIT_HANDLER_ADDRESS)
+#undef GODWIT_HANDLER_ADDRESS
+      &&block_end,  // kBlockEnd
+  };
+  static_assert(std::size(kHandlers) == static_cast<unsigned>(kBlockEnd) + 1);
   HartState& s = state_;
   exceptions_in_batch_ = 0;
   stop_batch_ = false;
   uint64_t pc = s.pc;
   uint64_t attempted = 0;
+  Block* previous = &blocks_[0];  // any block: successors are checked by pc
+  uint64_t previous_end = ~0ull;  // pc after previous's last instruction
   while (attempted < budget && !stop_batch_) {
     const uint64_t page_offset = pc - fetch_page_va_;
     if (page_offset > kPageSize - 4) [[unlikely]] {
@@ -93,6 +175,7 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
       if (const DecodedInstruction* d = fetch_slow()) {
         pc = dispatch(*d, pc);
         s.x[0] = 0;
+        code_written_ = false;  // it may have hit the last block run: no matter
       } else {
         pc = s.pc;  // the fetch trapped
       }
@@ -100,30 +183,71 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
       continue;
     }
     const uint8_t* const code = fetch_page_host_ + page_offset;
-    Block& block = blocks_[(pc >> 1) % kBlocks];
-    if (block.pc != pc) [[unlikely]] build_block(block, pc, code, page_offset);
-    const uint64_t limit = block.count < budget - attempted ? block.count : budget - attempted;
-    // Only CSR instructions read the count, and they always end their block.
-    retired_in_batch_ = attempted + block.count - 1;
-    uint64_t next = pc;
-    uint64_t i = 0;
-    while (i < limit) {
-      const DecodedInstruction& d = block.instructions[i];
-      const uint64_t here = pc + d.offset;
-      uint32_t raw;
-      std::memcpy(&raw, code + d.offset, 4);
-      if (raw != d.raw) [[unlikely]] {  // the code changed: rebuild from here
-        block.pc = ~0ull;
-        next = here;
-        break;
-      }
-      s.pc = here;  // stored for traps and CSRs, never reloaded here
-      next = dispatch(d, here);
-      s.x[0] = 0;
-      ++i;
-      if (next != here + d.length) [[unlikely]] break;  // jumped or trapped
+    Block* block = previous->successor[pc != previous_end];
+    if (block->pc != pc) [[unlikely]] {
+      block = &blocks_[(pc >> 1) % kBlocks];
+      if (block->pc != pc) build_block(*block, pc, code, page_offset);
+      previous->successor[pc != previous_end] = block;
     }
-    attempted += i;
+    if (!same_bytes(code, block->code, block->bytes)) [[unlikely]] {
+      build_block(*block, pc, code, page_offset);  // the code changed
+    }
+    previous = block;
+    running_code_ = code;
+    running_bytes_ = block->bytes;
+    const DecodedInstruction* d = block->instructions;
+    const uint64_t block_pc = pc;
+    uint64_t next;
+    if (block->count > budget - attempted) [[unlikely]] {
+      // The batch ends inside this block: one instruction at a time.
+      const DecodedInstruction* const end = d + (budget - attempted);
+      do {
+        const DecodedInstruction& current = *d++;
+        const uint64_t here = block_pc + current.offset;
+        s.pc = here;
+        retired_in_batch_ = attempted + static_cast<uint64_t>(d - block->instructions) - 1;
+        next = dispatch(current, here);
+        s.x[0] = 0;
+        if (next != here + current.length) break;
+      } while (d != end && !code_written_);
+      goto block_done;
+    }
+    goto* kHandlers[static_cast<unsigned>(d->op)];
+
+    // Each handler runs *d and goes on to the next instruction's handler, or
+    // leaves the block after a jump or trap, or after a store into the block
+    // itself. Only the entry after the last instruction checks for the end.
+#define GODWIT_HANDLER(name)                                                         \
+  handle_##name : {                                                                  \
+    const DecodedInstruction& current = *d++;                                        \
+    const uint64_t here = block_pc + current.offset;                                 \
+    if constexpr (is_out_of_line(Op::name)) {                                        \
+      s.pc = here;                                                                   \
+      retired_in_batch_ = attempted + static_cast<uint64_t>(d - block->instructions) - 1; \
+    }                                                                                \
+    next = Execute::name(*this, current, here);                                      \
+    if constexpr (!writes_no_register(Op::name)) s.x[0] = 0;                         \
+    if (next != here + current.length) [[unlikely]] goto block_done;                 \
+    if constexpr (may_write_memory(Op::name)) {                                      \
+      if (code_written_) [[unlikely]] goto block_done;                               \
+    }                                                                                \
+    /* An operand unique to the handler keeps GCC from merging the handlers' */     \
+    /* identical tails into one shared indirect jump, which predicts badly. */       \
+    __asm__ volatile("" : : "i"(static_cast<int>(Op::name)));                        \
+    goto* kHandlers[static_cast<unsigned>(d->op)];                                   \
+  }
+    GODWIT_EXECUTE_FUNCTIONS(GODWIT_HANDLER)
+#undef GODWIT_HANDLER
+
+  block_end:
+    next = block_pc + block->end_offset;
+  block_done:
+    if (code_written_) [[unlikely]] {
+      code_written_ = false;
+      block->pc = ~0ull;
+    }
+    attempted += static_cast<uint64_t>(d - block->instructions);
+    previous_end = block_pc + block->end_offset;
     pc = next;
   }
   s.pc = pc;
@@ -133,12 +257,14 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
   // Zicntr: mcountinhibit.CY (bit 0) and .IR (bit 2) freeze the counters.
   if ((s.mcountinhibit & 1) == 0) s.mcycle += retired;
   if ((s.mcountinhibit & 4) == 0) s.minstret += retired;
+  instructions_retired_ += retired;
   retired_in_batch_ = 0;
   exceptions_in_batch_ = 0;
   return result;
 }
 
 void Hart::build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset) {
+  static_assert((kBlockInstructions - 1) * 4 <= UINT8_MAX, "offsets must fit DecodedInstruction::offset");
   block.pc = pc;
   block.count = 0;
   uint32_t offset = 0;
@@ -149,9 +275,13 @@ void Hart::build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t 
     DecodedInstruction& d = block.instructions[block.count++];
     d = *lookup_decoded(pc + offset, raw);
     d.offset = static_cast<uint8_t>(offset);
+    block.bytes = offset + 4;
     offset += d.length;
     if (d.ends_block) break;
   }
+  block.end_offset = offset;
+  block.instructions[block.count].op = kBlockEnd;
+  std::memcpy(block.code, code, block.bytes);
 }
 
 // Fetches one 16-bit parcel; traps (and returns false) on a fault.

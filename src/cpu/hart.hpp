@@ -6,9 +6,10 @@
 // while the hart is parked or not running.
 //
 // Speed comes from host-side caches that are not architectural state:
-// blocks of decoded instructions (each instruction tagged by its raw bits
-// and compared with memory right before it runs, so writes by this or any
-// other hart, or by DMA, are always seen and fence.i costs nothing), a
+// blocks of decoded instructions (each block's bytes compared with memory
+// when it is entered, so writes by any other hart or by DMA are seen at the
+// next block, a store into the running block ends it, and fence.i, which
+// ends its block, costs nothing), a
 // direct-mapped TLB per privilege and access type holding host addresses of
 // RAM pages, and the host address of the page being executed. Instructions
 // are counted per batch; run control, the timer and interrupts are looked at
@@ -18,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cpu/hart_control.hpp"
@@ -57,6 +59,20 @@ class Hart {
 
   unsigned hart_id() const { return hart_id_; }
 
+  // Instructions retired since reset(), whatever the guest wrote to minstret
+  // or mcountinhibit.
+  uint64_t instructions_retired() const { return instructions_retired_; }
+
+  enum class AccessType : uint8_t { kRead, kWrite, kExecute };
+
+  // The physical address `vaddr` translates to for an access of `type` under
+  // the current satp, privilege and MPRV (execute ignores MPRV), or nullopt
+  // if the access would fault. No side effects: no A/D updates, no TLB
+  // fill, no trap; QEMU's cpu_get_phys_page_debug, used by the monitor's
+  // memsave and `x`. In M-mode without MPRV, and with satp.MODE Bare, the
+  // identity.
+  std::optional<uint64_t> translate_for_debug(uint64_t vaddr, AccessType type = AccessType::kRead) const;
+
  private:
   friend struct Execute;
 
@@ -68,7 +84,7 @@ class Hart {
   static constexpr unsigned kTlbEntries = 256;
   static constexpr unsigned kDecodeEntries = 1u << 12;
   static constexpr unsigned kBlocks = 1u << 11;
-  static constexpr unsigned kBlockInstructions = 16;
+  static constexpr unsigned kBlockInstructions = 32;  // offsets fit DecodedInstruction::offset
   static constexpr uint64_t kBatch = 2048;  // about 5 us of guest time
 
   // A TLB entry maps the 4 KiB page `tag` (va >> 12) to host memory: the host
@@ -83,15 +99,26 @@ class Hart {
   };
 
   // Straight-line instructions from `pc` up to the first one that ends a
-  // block (or 16, or the end of the page). Running a block walks an array
-  // instead of computing each next pc from the last, and each instruction is
-  // still checked against the bits in memory just before it runs. Blocks are
-  // found by virtual pc alone: that check makes a block built under another
-  // mapping (or privilege) correct wherever its bits match.
+  // block (or kBlockInstructions, or the end of the page). Running a block
+  // walks an array instead of computing each next pc from the last. On every
+  // entry the block's bytes are compared with a copy taken when it was
+  // built, so a block is run only while memory (through the current mapping)
+  // still holds what was decoded: writes by other harts or devices are seen
+  // at the next block entry, and a store by this hart into the running block
+  // ends it after the store. Blocks are found by virtual pc alone: the
+  // comparison makes a block built under another mapping (or privilege)
+  // correct wherever its bytes match.
   struct Block {
     uint64_t pc = ~0ull;  // virtual pc of the first instruction; ~0: empty
     uint32_t count = 0;
-    DecodedInstruction instructions[kBlockInstructions];
+    uint32_t bytes = 0;       // compared at entry: through the last instruction's 4-byte fetch
+    uint32_t end_offset = 0;  // of the pc after the last instruction
+    // The blocks that last followed this one, by fall-through (0) and jump
+    // (1): tried before the table, and trusted only if their pc matches.
+    Block* successor[2] = {};
+    uint8_t code[kBlockInstructions * 4];
+    // `count` instructions, then one whose op is kBlockEnd.
+    DecodedInstruction instructions[kBlockInstructions + 1];
   };
 
   // --- execution loop (hart.cpp) ---
@@ -109,6 +136,12 @@ class Hart {
   void build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset);
   bool fetch_parcel(uint64_t va, uint16_t& parcel);
   uint64_t retired_so_far() const { return retired_in_batch_ - exceptions_in_batch_; }
+  // Records a store by this hart to RAM at `host`: if it overlaps the block
+  // being run, that block stops after the store (execute_batch).
+  void note_code_write(const uint8_t* host, unsigned size) {
+    const uintptr_t distance = reinterpret_cast<uintptr_t>(host) + size - 1 - reinterpret_cast<uintptr_t>(running_code_);
+    if (distance < running_bytes_ + size - 1) [[unlikely]] code_written_ = true;
+  }
 
   // --- traps and interrupts (trap.cpp) ---
   uint64_t read_mip() const;  // software bits | device lines | MTIP
@@ -131,6 +164,8 @@ class Hart {
   // --- memory (mmu.cpp, memory_access.hpp) ---
   Privilege data_privilege() const;
   Fault translate(uint64_t va, Access access, Privilege privilege, uint64_t& pa);
+  // The page walk behind translate(); with `update_pte` false it only reads.
+  Fault walk(uint64_t va, Access access, Privilege privilege, bool update_pte, uint64_t& pa) const;
   void fill_tlb(Tlb& tlb, Access access, uint64_t va, uint64_t pa);
   void flush_tlb();
   void flush_tlb_of(Privilege privilege);
@@ -167,6 +202,13 @@ class Hart {
   uint64_t retired_in_batch_ = 0;  // attempts before the current instruction
   uint64_t exceptions_in_batch_ = 0;
   bool stop_batch_ = false;
+  uint64_t instructions_retired_ = 0;
+  bool code_written_ = false;  // a store hit the running block (note_code_write)
+
+  // Host bytes of the block being run (between blocks: of the last one run;
+  // execute_batch discards what a store outside any block reports).
+  const uint8_t* running_code_ = nullptr;
+  uint64_t running_bytes_ = 0;
 
   // Host page being executed: host address of fetch_page_va_, or ~0 for none.
   uint64_t fetch_page_va_ = ~0ull;

@@ -29,7 +29,9 @@ inline bool Hart::store_fast(uint64_t va, T value) {
   const uint64_t page = va >> kPageShift;
   const TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kWrite)][page % kTlbEntries];
   if (e.tag == page && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
-    ram_store(reinterpret_cast<uint8_t*>(va + e.addend), value);
+    uint8_t* const host = reinterpret_cast<uint8_t*>(va + e.addend);
+    ram_store(host, value);
+    note_code_write(host, sizeof(T));
     return true;
   }
   return false;

@@ -27,6 +27,9 @@ inline constexpr uint64_t kPpnMask = (1ull << 44) - 1;
 
 constexpr uint64_t kSatpModeSv39 = 8;
 
+static_assert(static_cast<unsigned>(Hart::AccessType::kRead) == 0 && static_cast<unsigned>(Hart::AccessType::kWrite) == 1 &&
+              static_cast<unsigned>(Hart::AccessType::kExecute) == 2);  // the values of Hart::Access
+
 }  // namespace
 
 Privilege Hart::data_privilege() const {
@@ -38,6 +41,18 @@ Privilege Hart::data_privilege() const {
 }
 
 Hart::Fault Hart::translate(uint64_t va, Access access, Privilege privilege, uint64_t& pa) {
+  return walk(va, access, privilege, /*update_pte=*/true, pa);
+}
+
+std::optional<uint64_t> Hart::translate_for_debug(uint64_t vaddr, AccessType type) const {
+  const auto access = static_cast<Access>(type);
+  const Privilege privilege = access == Access::kExecute ? state_.privilege : data_privilege();
+  uint64_t pa;
+  if (walk(vaddr, access, privilege, /*update_pte=*/false, pa) != Fault::kNone) return std::nullopt;
+  return pa;
+}
+
+Hart::Fault Hart::walk(uint64_t va, Access access, Privilege privilege, bool update_pte, uint64_t& pa) const {
   const HartState& s = state_;
   if (privilege == Privilege::kMachine || (s.satp >> 60) != kSatpModeSv39) {
     pa = va;
@@ -81,7 +96,7 @@ Hart::Fault Hart::translate(uint64_t va, Access access, Privilege privilege, uin
       if (!allowed) return Fault::kPage;
       const uint64_t updated = entry | pte::kA | (access == Access::kWrite ? pte::kD : 0);
       // On failure `entry` holds the new PTE value: check it again.
-      if (updated != entry && !ram_compare_exchange<uint64_t>(pte_host, entry, updated)) continue;
+      if (update_pte && updated != entry && !ram_compare_exchange<uint64_t>(pte_host, entry, updated)) continue;
       const uint64_t offset_mask = (1ull << (kPageShift + 9 * level)) - 1;
       pa = ((ppn << kPageShift) & ~offset_mask) | (va & offset_mask);
       return Fault::kNone;
@@ -207,6 +222,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
     if (uint8_t* host = memory_.ram_ptr(pa, size)) {
       fill_tlb(*data_tlb_, Access::kWrite, va, pa);
       store_sized(host, size, value, [](uint8_t* h, auto v) { ram_store(h, v); });
+      note_code_write(host, size);
       return true;
     }
     if ((pa & (size - 1)) == 0) {
@@ -230,6 +246,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
     const auto byte = static_cast<uint8_t>(value >> (8 * i));
     if (uint8_t* host = memory_.ram_ptr(byte_pa, 1)) {
       ram_store_byte(host, byte);
+      note_code_write(host, 1);
     } else if (!memory_.write(byte_pa, 1, byte)) {
       raise_access_fault(Access::kWrite, Fault::kAccess, va + i);
       return false;
@@ -250,7 +267,11 @@ uint8_t* Hart::atomic_host_ptr(uint64_t va, unsigned size, Access access, uint64
     return nullptr;
   }
   uint8_t* host = memory_.ram_ptr(pa, size);
-  if (host == nullptr) raise_access_fault(access, Fault::kAccess, va);  // no atomics on MMIO or ROM
+  if (host == nullptr) {
+    raise_access_fault(access, Fault::kAccess, va);  // no atomics on MMIO or ROM
+  } else if (access == Access::kWrite) {
+    note_code_write(host, size);
+  }
   return host;
 }
 

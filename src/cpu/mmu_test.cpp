@@ -233,5 +233,67 @@ TEST_F(MmuTest, StoreStraddlingIntoAFaultingPageWritesNothing) {
   EXPECT_EQ(m.read32(kRamBase + 0x3ffc), 0u);
 }
 
+TEST_F(MmuTest, TranslateForDebugBareAndMachineModeAreTheIdentity) {
+  m.state().privilege = Privilege::kMachine;
+  EXPECT_EQ(m.hart.translate_for_debug(0x1234), 0x1234u);
+  m.state().privilege = Privilege::kSupervisor;
+  m.state().satp = 0;  // Bare
+  EXPECT_EQ(m.hart.translate_for_debug(0xdead'beef, Hart::AccessType::kExecute), 0xdead'beefu);
+}
+
+TEST_F(MmuTest, TranslateForDebugWalksSv39WithoutSideEffects) {
+  map(0x1000, kRamBase + 0x3000, 0, pte::R | pte::W);
+  map(0x200000, kRamBase + 0x200000, 1, pte::R | pte::A);
+  map(0x40000000, kRamBase, 2, pte::R | pte::X | pte::A);
+  m.state().privilege = Privilege::kSupervisor;
+  const uint64_t pte_before = m.read64(pte_address(0x1000, 0));
+  EXPECT_EQ(m.hart.translate_for_debug(0x1abc), kRamBase + 0x3abc);
+  EXPECT_EQ(m.hart.translate_for_debug(0x1abc, Hart::AccessType::kWrite), kRamBase + 0x3abc);
+  EXPECT_EQ(m.hart.translate_for_debug(0x201238), kRamBase + 0x201238);
+  EXPECT_EQ(m.hart.translate_for_debug(0x40412340, Hart::AccessType::kExecute), kRamBase + 0x412340);
+  EXPECT_EQ(m.read64(pte_address(0x1000, 0)), pte_before);  // A and D untouched
+  EXPECT_EQ(m.hart.translate_for_debug(0x7000), std::nullopt);  // unmapped
+  EXPECT_EQ(m.hart.translate_for_debug(0x201238, Hart::AccessType::kWrite), std::nullopt);  // read-only
+  EXPECT_EQ(m.hart.translate_for_debug(0x1000, Hart::AccessType::kExecute), std::nullopt);
+  EXPECT_EQ(m.hart.translate_for_debug(1ull << 40), std::nullopt);  // not sign-extended
+  EXPECT_EQ(m.state().mcause, 0u);  // and no trap was taken
+  EXPECT_EQ(m.state().privilege, Privilege::kSupervisor);
+}
+
+TEST_F(MmuTest, TranslateForDebugFollowsMprvForDataOnly) {
+  map(0x1000, kRamBase + 0x3000, 0, pte::R | pte::U);
+  m.state().privilege = Privilege::kMachine;
+  m.state().mstatus = mstatus::kMPRV;  // MPP = U
+  EXPECT_EQ(m.hart.translate_for_debug(0x1008), kRamBase + 0x3008);
+  EXPECT_EQ(m.hart.translate_for_debug(0x1008, Hart::AccessType::kExecute), 0x1008u);
+  m.state().mstatus = 0;
+  EXPECT_EQ(m.hart.translate_for_debug(0x1008), 0x1008u);
+}
+
+TEST_F(MmuTest, BlockRunsFromThePageTheCurrentMappingNames) {
+  // A loop whose jump target lies on another page; remapping that page
+  // (and sfence.vma) must run the new page's code, although the blocks of
+  // both are cached and chained.
+  constexpr uint64_t kLoop = kCodeVa + 0x10;
+  constexpr uint64_t kOther = 0x20000;
+  constexpr auto kThere = static_cast<int32_t>(kOther - kLoop);
+  constexpr auto kBack = static_cast<int32_t>(kLoop - (kOther + 4));
+  map(kOther, kRamBase + 0x6000, 0, pte::R | pte::X | pte::A);
+  m.load(kRamBase + 0x6000, {addi(a0, a0, 1), jal(zero, kBack)});
+  m.load(kRamBase + 0x7000, {addi(a0, a0, 100), jal(zero, kBack)});
+  m.load(kRamBase + 0xc, {sfence_vma(zero, zero), jal(zero, kThere)});
+  m.state().pc = kLoop;
+  m.state().privilege = Privilege::kSupervisor;
+  m.hart.flush_caches();
+  m.hart.step(30);  // 10 round trips of jal, addi, jal
+  EXPECT_EQ(m.state().mcause, 0u);
+  EXPECT_EQ(m.x(a0), 10u);
+  EXPECT_EQ(m.state().pc, kLoop);
+  map(kOther, kRamBase + 0x7000, 0, pte::R | pte::X | pte::A);
+  m.state().pc = kLoop - 4;
+  m.hart.step(4);  // sfence.vma, jal, then the new page's addi and jal
+  EXPECT_EQ(m.x(a0), 110u);
+}
+
 }  // namespace
 }  // namespace godwit::test
