@@ -21,6 +21,8 @@ DETERMINISTIC = [
     ("bench", dict(append="work=alu iters=20000")),
     ("bench", dict(append="work=mem iters=20000")),
     ("bench", dict(append="work=mix iters=20000")),
+    ("paging", dict()),
+    ("paging", dict(smp=2)),
 ]
 
 
