@@ -3,16 +3,19 @@
 // UART) consumes them at its own pace.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace godwit {
 
-// Implemented by a device that receives characters (the UART).
-// Threads: both calls come from the I/O thread.
+// Implemented by a device that receives characters (the UART, a monitor).
+// Threads: every call comes from the I/O thread.
 class CharFrontend {
  public:
   virtual ~CharFrontend() = default;
@@ -20,6 +23,17 @@ class CharFrontend {
   virtual size_t can_receive() = 0;
   // Delivers at most can_receive() bytes.
   virtual void receive(std::span<const uint8_t> bytes) = 0;
+
+  // QEMU's CHR_EVENT_OPENED and CHR_EVENT_CLOSED: a socket peer connected or
+  // left (a monitor greets the one and forgets the other). Backends that are
+  // always open report opened() once, when the front end is attached.
+  virtual void opened() {}
+  virtual void closed() {}
+  // Descriptors passed with SCM_RIGHTS on a unix socket, handed over just
+  // before the bytes they came with. The front end owns them from here.
+  virtual void receive_fds(std::vector<int> fds) {
+    for (int fd : fds) ::close(fd);
+  }
 };
 
 class CharBackend {
@@ -41,6 +55,11 @@ class CharBackend {
   // The front end has room again after can_receive() returned 0: resume input.
   // Called from any thread.
   virtual void frontend_ready() = 0;
+
+  // For front ends whose output must arrive whole (a monitor's JSON): queue
+  // up to `bytes` for a slow reader and drop the connection past that,
+  // instead of dropping output. Backends without a queue ignore it.
+  virtual void set_output_limit(size_t bytes) { (void)bytes; }
 };
 
 }  // namespace godwit

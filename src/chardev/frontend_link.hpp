@@ -30,6 +30,9 @@ class FrontendLink {
 
   // Reads at most what the front end can take now from `fd` and delivers it.
   ReadOutcome pump(int fd, const Filter& filter = nullptr);
+  // The same for a socket, with recvmsg(): descriptors passed with
+  // SCM_RIGHTS go to the front end's receive_fds() before the bytes.
+  ReadOutcome pump_socket(int fd);
 
  private:
   CharFrontend* frontend_ = nullptr;

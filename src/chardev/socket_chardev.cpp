@@ -25,6 +25,7 @@ struct SocketChardev::Core : std::enable_shared_from_this<Core> {
   void on_client_event(short revents);
   void resume_input();
   void set_frontend(CharFrontend* frontend);
+  void notify_closed();
 
   // Any thread, under mutex.
   void adopt_client_locked(int fd);
@@ -45,6 +46,8 @@ struct SocketChardev::Core : std::enable_shared_from_this<Core> {
   bool input_blocked = false;  // the front end is full: POLLIN is off
   bool shutting_down = false;  // the backend is going: register nothing more
   std::vector<uint8_t> pending_output;
+  size_t output_limit = kOutputBufferBytes;
+  bool drop_client_on_overflow = false;  // set_output_limit(): whole output or none
 };
 
 SocketChardev::Core::~Core() {
@@ -89,18 +92,29 @@ void SocketChardev::Core::disconnect_locked() {
 void SocketChardev::Core::on_listen_event(short) {
   const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) return;  // EAGAIN: the client gave up; others: try again later
-  std::lock_guard lock(mutex);
-  if (shutting_down || client_fd >= 0) {
-    close(fd);
-    return;
+  {
+    std::lock_guard lock(mutex);
+    if (shutting_down || client_fd >= 0) {
+      close(fd);
+      return;
+    }
+    adopt_client_locked(fd);
   }
-  adopt_client_locked(fd);
+  // Outside the lock: the front end answers (a monitor's greeting) by writing.
+  if (link.frontend() != nullptr) link.frontend()->opened();
+}
+
+void SocketChardev::Core::notify_closed() {
+  if (link.frontend() != nullptr) link.frontend()->closed();
 }
 
 void SocketChardev::Core::on_client_event(short revents) {
   if (revents & (POLLERR | POLLNVAL)) {
-    std::lock_guard lock(mutex);
-    disconnect_locked();
+    {
+      std::lock_guard lock(mutex);
+      disconnect_locked();
+    }
+    notify_closed();
     return;
   }
   if (revents & POLLOUT) {
@@ -109,17 +123,23 @@ void SocketChardev::Core::on_client_event(short revents) {
     update_events_locked();
   }
   if (!(revents & (POLLIN | POLLHUP))) return;
-  const auto outcome = link.pump(client_fd);
+  const auto outcome = link.pump_socket(client_fd);
   if (outcome == FrontendLink::ReadOutcome::kDelivered) return;
-  std::lock_guard lock(mutex);
-  if (outcome == FrontendLink::ReadOutcome::kClosed || (revents & POLLHUP)) {
-    // End of stream, or a hang-up with input the front end cannot take yet:
-    // that input is lost with the connection, as QEMU drops it.
-    disconnect_locked();
-  } else {
-    input_blocked = true;
-    update_events_locked();
+  bool closed = false;
+  {
+    std::lock_guard lock(mutex);
+    if (client_fd < 0) return;  // the front end's reply overflowed and dropped the client
+    if (outcome == FrontendLink::ReadOutcome::kClosed || (revents & POLLHUP)) {
+      // End of stream, or a hang-up with input the front end cannot take yet:
+      // that input is lost with the connection, as QEMU drops it.
+      disconnect_locked();
+      closed = true;
+    } else {
+      input_blocked = true;
+      update_events_locked();
+    }
   }
+  if (closed) notify_closed();
 }
 
 void SocketChardev::Core::resume_input() {
@@ -131,6 +151,12 @@ void SocketChardev::Core::resume_input() {
 
 void SocketChardev::Core::set_frontend(CharFrontend* frontend) {
   link.set_frontend(frontend);
+  bool is_connected;
+  {
+    std::lock_guard lock(mutex);
+    is_connected = client_fd >= 0;
+  }
+  if (frontend != nullptr && is_connected) frontend->opened();
   resume_input();
 }
 
@@ -161,7 +187,14 @@ void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
       bytes = bytes.subspan(static_cast<size_t>(n));
     }
   }
-  const size_t room = kOutputBufferBytes - pending_output.size();
+  const size_t room = output_limit - std::min(output_limit, pending_output.size());
+  if (drop_client_on_overflow && bytes.size() > room) {
+    // A reader this far behind loses the connection rather than part of a
+    // message; the loop sees the hang-up and tells the front end.
+    shutdown(client_fd, SHUT_RDWR);
+    pending_output.clear();
+    return;
+  }
   const size_t kept = std::min(room, bytes.size());
   pending_output.insert(pending_output.end(), bytes.begin(), bytes.begin() + kept);
   if (was_empty && !pending_output.empty()) update_events_locked();
@@ -261,6 +294,12 @@ void SocketChardev::frontend_ready() {
   core_->loop.post([weak] {
     if (auto core = weak.lock()) core->resume_input();
   });
+}
+
+void SocketChardev::set_output_limit(size_t bytes) {
+  std::lock_guard lock(core_->mutex);
+  core_->output_limit = bytes;
+  core_->drop_client_on_overflow = true;
 }
 
 uint16_t SocketChardev::bound_port() const { return core_->port; }

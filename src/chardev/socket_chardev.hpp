@@ -10,8 +10,11 @@
 // the socket drains; past that bound new output is dropped. A slow client
 // loses bytes rather than stalling the guest.
 //
-// Threads: write() from hart threads; accepting, reading and flushing on the
-// IoLoop thread.
+// The front end hears of each client coming and going (opened(), closed())
+// and receives descriptors the client passes with SCM_RIGHTS.
+//
+// Threads: write() from hart threads (and the loop thread for monitors);
+// accepting, reading and flushing on the IoLoop thread.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,7 @@ class SocketChardev final : public CharBackend {
   void write(std::span<const uint8_t> bytes) override;
   void attach(CharFrontend* frontend) override;
   void frontend_ready() override;
+  void set_output_limit(size_t bytes) override;
 
   // The tcp port listened on, useful with port=0 (the kernel picks); 0 for
   // unix sockets and clients.

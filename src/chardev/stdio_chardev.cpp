@@ -155,7 +155,10 @@ void StdioChardev::attach(CharFrontend* frontend) {
   core_->loop.post([weak, frontend] {
     if (auto c = weak.lock()) {
       c->link.set_frontend(frontend);
-      if (frontend != nullptr) c->resume();
+      if (frontend != nullptr) {
+        frontend->opened();  // a terminal is always open
+        c->resume();
+      }
     }
   });
 }

@@ -138,8 +138,16 @@ Status handle_serial(ParseState& state, std::string_view argument) {
     return {};
   }
 
+  auto config = legacy_chardev(argument, "serial" + std::to_string(index));
+  if (!config) return std::unexpected(std::move(config.error()));
+  machine.serial_chardev_ids.push_back(config->id);
+  machine.chardevs.push_back(std::move(*config));
+  return {};
+}
+
+Result<ChardevConfig> legacy_chardev(std::string_view argument, std::string id) {
   ChardevConfig config;
-  config.id = "serial" + std::to_string(index);
+  config.id = std::move(id);
   if (argument == "stdio") {
     config.kind = ChardevKind::kStdio;
   } else if (argument == "null") {
@@ -154,26 +162,30 @@ Status handle_serial(ParseState& state, std::string_view argument) {
     const std::string_view rest = argument.substr(is_unix ? 5 : 4);
     auto list = KeyValueList::parse(rest, "address", /*short_booleans=*/true);
     if (!list) return std::unexpected(std::move(list.error()));
-    if (auto status = list->check_keys({"address", "server", "wait"}); !status) return status;
+    if (auto status = list->check_keys({"address", "server", "wait"}); !status) {
+      return std::unexpected(std::move(status.error()));
+    }
     const std::string address = list->get("address").value_or("");
     config.kind = ChardevKind::kSocket;
     if (is_unix) {
       if (address.empty()) return fail("unix: no path given");
       config.path = address;
     } else if (auto status = split_host_port(address, config); !status) {
-      return status;
+      return std::unexpected(std::move(status.error()));
     }
-    if (auto status = assign_bool(*list, "server", config.server); !status) return status;
+    if (auto status = assign_bool(*list, "server", config.server); !status) {
+      return std::unexpected(std::move(status.error()));
+    }
     if (list->has("wait") && !config.server) {
       return fail("'wait' option is incompatible with client connect mode");
     }
-    if (auto status = assign_bool(*list, "wait", config.wait); !status) return status;
+    if (auto status = assign_bool(*list, "wait", config.wait); !status) {
+      return std::unexpected(std::move(status.error()));
+    }
   } else {
     return fail(quoted(argument) + " is not a valid char driver");
   }
-  machine.serial_chardev_ids.push_back(config.id);
-  machine.chardevs.push_back(std::move(config));
-  return {};
+  return config;
 }
 
 }  // namespace godwit

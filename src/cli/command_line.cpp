@@ -34,6 +34,12 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
      "stdio|null|none|file:PATH|unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,...]|chardev:ID"},
     {"chardev", true, handle_chardev, "define a character device",
      "stdio|null|file|socket,id=ID[,path=P][,host=H,port=N][,server=on|off][,wait=on|off]"},
+    {"qmp", true, handle_qmp, "a QMP monitor on a socket (repeatable)",
+     "unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,server=on,wait=off]|stdio"},
+    {"monitor", true, handle_monitor, "a human monitor (HMP) (repeatable)",
+     "stdio|unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,...]|none"},
+    {"mon", true, handle_mon, "a monitor on a -chardev",
+     "[chardev=]ID[,mode=readline|control][,pretty=on|off]"},
     {"object", true, handle_object, "define a guest RAM backend",
      "memory-backend-ram|memory-backend-memfd|memory-backend-file,id=ID,size=SIZE[,share=on|off][,"
      "mem-path=P]"},
@@ -81,6 +87,15 @@ Status check_chardevs(ParseState& state) {
   for (const std::string& id : config.serial_chardev_ids) {
     if (!ids.contains(id))
       return fail("-serial chardev:" + id + ": chardev '" + id + "' not found");
+  }
+  std::set<std::string> monitored;
+  for (const MonitorConfig& monitor : config.monitors) {
+    if (!ids.contains(monitor.chardev_id)) {
+      return fail("-mon: chardev '" + monitor.chardev_id + "' not found");
+    }
+    if (!monitored.insert(monitor.chardev_id).second) {
+      return fail("-mon: chardev '" + monitor.chardev_id + "' is already in use by a monitor");
+    }
   }
   return {};
 }

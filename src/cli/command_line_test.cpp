@@ -428,3 +428,47 @@ TEST(CommandLine, ParsingCreatesNoFiles) {
 
 }  // namespace
 }  // namespace godwit
+
+namespace godwit {
+namespace {
+
+TEST(CommandLineMonitors, QmpAndMonitorMakeCompatMonitorChardevs) {
+  auto result = parse_command_line(std::vector<std::string>{
+      "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-monitor", "tcp:127.0.0.1:4444,server=on,wait=off",
+      "-monitor", "none"});
+  ASSERT_TRUE(result) << result.error().message();
+  const MachineConfig& config = result->config;
+  ASSERT_EQ(config.monitors.size(), 2u);
+  EXPECT_EQ(config.monitors[0].chardev_id, "compat_monitor0");
+  EXPECT_TRUE(config.monitors[0].control);
+  EXPECT_EQ(config.monitors[1].chardev_id, "compat_monitor1");
+  EXPECT_FALSE(config.monitors[1].control);
+  const ChardevConfig& qmp = config.chardevs[0];
+  EXPECT_EQ(qmp.id, "compat_monitor0");
+  EXPECT_EQ(qmp.kind, ChardevKind::kSocket);
+  EXPECT_EQ(qmp.path, "/tmp/q.sock");
+  EXPECT_TRUE(qmp.server);
+  EXPECT_FALSE(qmp.wait);
+}
+
+TEST(CommandLineMonitors, MonOnAChardevDefaultsToReadline) {
+  auto result = parse_command_line(std::vector<std::string>{
+      "-chardev", "socket,id=m0,path=/tmp/m.sock,server=on,wait=off", "-mon", "chardev=m0",
+      "-chardev", "socket,id=m1,path=/tmp/n.sock,server=on,wait=off", "-mon", "m1,mode=control,pretty=on"});
+  ASSERT_TRUE(result) << result.error().message();
+  ASSERT_EQ(result->config.monitors.size(), 2u);
+  EXPECT_FALSE(result->config.monitors[0].control);
+  EXPECT_TRUE(result->config.monitors[1].control);
+  EXPECT_TRUE(result->config.monitors[1].pretty);
+
+  auto missing = parse_command_line(std::vector<std::string>{"-mon", "chardev=ghost"});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("ghost"), std::string::npos);
+  auto bad_mode = parse_command_line(std::vector<std::string>{
+      "-chardev", "null,id=n", "-mon", "chardev=n,mode=fancy"});
+  ASSERT_FALSE(bad_mode);
+  EXPECT_NE(bad_mode.error().message().find("fancy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace godwit

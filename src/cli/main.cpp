@@ -13,6 +13,7 @@
 #include "base/errno_text.hpp"
 #include "cli/command_line.hpp"
 #include "machine/virt_machine.hpp"
+#include "monitor/monitors.hpp"
 
 namespace godwit {
 namespace {
@@ -113,6 +114,9 @@ int run(const std::vector<std::string>& args) {
 
   int exit_status = 0;
   {
+    // Monitors come with the machine and go before it.
+    auto monitors = Monitors::create(**machine);
+    if (!monitors) return report(monitors.error());
     SignalWatcher signals(**machine);
     (*machine)->start();
     exit_status = (*machine)->run_until_exit();

@@ -15,6 +15,7 @@ struct ParseState {
   MachineConfig& config() { return command_line.config; }
   bool serial_given = false;  // any -serial, even "none": no default serial
   unsigned serial_index = 0;  // names the next anonymous chardev "serial<N>"
+  unsigned monitor_index = 0;  // names the next "compat_monitor<N>"
   bool done = false;          // -version, -help, -machine help: stop parsing
 };
 
@@ -39,6 +40,15 @@ Status handle_help(ParseState& state, std::string_view argument);
 // chardev_options.cpp
 Status handle_chardev(ParseState& state, std::string_view argument);
 Status handle_serial(ParseState& state, std::string_view argument);
+// The legacy chardev syntax of -serial, -qmp and -monitor (stdio, null,
+// file:PATH, unix:PATH[,server=on,wait=off], tcp:HOST:PORT[,...]) as a
+// chardev named `id`.
+Result<ChardevConfig> legacy_chardev(std::string_view argument, std::string id);
+
+// monitor_options.cpp
+Status handle_qmp(ParseState& state, std::string_view argument);
+Status handle_monitor(ParseState& state, std::string_view argument);
+Status handle_mon(ParseState& state, std::string_view argument);
 
 // object_options.cpp
 Status handle_object(ParseState& state, std::string_view argument);

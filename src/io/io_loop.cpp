@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cassert>
+#include <condition_variable>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +69,36 @@ void IoLoop::post(std::function<void()> task) {
     tasks_.push_back(std::move(task));
   }
   wake();
+}
+
+void IoLoop::run_and_wait(std::function<void()> task) {
+  if (on_loop_thread()) {
+    task();
+    return;
+  }
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (started_ && !stopping_) {
+      tasks_.push_back([&] {
+        task();
+        std::lock_guard done_lock(done_mutex);
+        done = true;
+        done_changed.notify_all();
+      });
+    } else {
+      done = true;
+    }
+  }
+  if (done) {
+    task();
+    return;
+  }
+  wake();
+  std::unique_lock lock(done_mutex);
+  done_changed.wait(lock, [&] { return done; });
 }
 
 void IoLoop::start() {

@@ -49,6 +49,10 @@ class IoLoop {
   // Runs `task` on the loop thread, in posting order. Tasks posted after
   // stop() are dropped.
   void post(std::function<void()> task);
+  // Runs `task` on the loop thread and waits for it: a barrier after which
+  // every task posted before has run. Runs it on the calling thread when the
+  // loop is not running (not started, stopped) or when called on it.
+  void run_and_wait(std::function<void()> task);
 
   // Starts the loop thread. Calling it twice is a no-op.
   void start();

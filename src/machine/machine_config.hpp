@@ -38,6 +38,14 @@ struct ChardevConfig {
   bool mux = false;        // stdio with -nographic: Ctrl-A escapes as QEMU's mux
 };
 
+// -mon chardev=ID[,mode=readline|control][,pretty=on|off]. -qmp and
+// -monitor create one each, with a chardev named "compat_monitor<N>" as QEMU.
+struct MonitorConfig {
+  std::string chardev_id;
+  bool control = false;  // mode=control: QMP; readline (the default): HMP
+  bool pretty = false;   // QMP replies indented, as QEMU's pretty=on
+};
+
 struct MachineConfig {
   // -machine / -M
   std::string machine_type = "virt";
@@ -59,6 +67,7 @@ struct MachineConfig {
   std::vector<std::string> serial_chardev_ids;
   std::vector<ChardevConfig> chardevs;
   std::vector<MemoryBackendConfig> memory_backends;
+  std::vector<MonitorConfig> monitors;
 
   bool start_paused = false;  // -S
   bool nographic = false;

@@ -1,5 +1,8 @@
 #include "machine/virt_machine.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "chardev/chardev_factory.hpp"
@@ -62,7 +65,7 @@ Status VirtMachine::create_ram() {
 }
 
 Status VirtMachine::create_chardevs() {
-  ChardevContext context{io_loop_, [this] { request_quit(0); }};
+  ChardevContext context{io_loop_, [this] { request_quit(0, ShutdownCause::kHostUi); }};
   for (const ChardevConfig& chardev_config : config_.chardevs) {
     auto chardev = create_chardev(chardev_config, context);
     if (!chardev) return std::unexpected(std::move(chardev.error()));
@@ -73,6 +76,7 @@ Status VirtMachine::create_chardevs() {
 
 Status VirtMachine::create_devices() {
   std::vector<HartControl*> controls;
+  hart_thread_ids_ = std::make_unique<std::atomic<int>[]>(config_.smp);
   for (unsigned i = 0; i < config_.smp; ++i) {
     controls_.push_back(std::make_unique<HartControl>());
     controls.push_back(controls_.back().get());
@@ -161,7 +165,10 @@ void VirtMachine::start() {
   // Harts start parked; resume() lets them go.
   for (auto& control : controls_) control->request_pause();
   for (unsigned i = 0; i < harts_.size(); ++i) {
-    hart_threads_.emplace_back([hart = harts_[i].get()] { hart->run(); });
+    hart_threads_.emplace_back([hart = harts_[i].get(), id = &hart_thread_ids_[i]] {
+      id->store(static_cast<int>(::syscall(SYS_gettid)));  // query-cpus-fast's thread-id
+      hart->run();
+    });
   }
   for (auto& control : controls_) control->wait_parked();
   if (config_.start_paused) {
@@ -197,7 +204,6 @@ void VirtMachine::resume() {
 }
 
 void VirtMachine::reset() {
-  const RunState before = run_state();
   pause();
   plic_->reset();
   clint_->reset();
@@ -208,12 +214,69 @@ void VirtMachine::reset() {
   if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, memory_);
   (void)memory_.write_bytes(device_tree_address_, device_tree_);
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
-  if (before == RunState::kRunning || before == RunState::kShutdown) {
+}
+
+void VirtMachine::emit(MachineEvent event) {
+  if (event_listener_) event_listener_(event);
+}
+
+void VirtMachine::set_run_state(RunState state) {
+  std::lock_guard lock(mutex_);
+  run_state_ = state;
+}
+
+Status VirtMachine::cont() {
+  const RunState state = run_state();
+  if (run_state_needs_reset(state)) return fail("Resetting the Virtual Machine is required");
+  if (state == RunState::kRunning) return {};
+  resume();
+  emit({MachineEvent::Kind::kResume});
+  return {};
+}
+
+void VirtMachine::stop() {
+  if (run_state() != RunState::kRunning) return;
+  pause();
+  emit({MachineEvent::Kind::kStop});
+}
+
+void VirtMachine::system_reset(ShutdownCause cause) {
+  const bool was_running = run_state() == RunState::kRunning;
+  emit({MachineEvent::Kind::kReset, cause});
+  reset();
+  if (was_running) {
     resume();
   } else {
-    std::lock_guard lock(mutex_);
-    run_state_ = before;
+    set_run_state(RunState::kPrelaunch);
   }
+}
+
+void VirtMachine::powerdown() { emit({MachineEvent::Kind::kPowerdown}); }
+
+void VirtMachine::quit(ShutdownCause cause, int exit_code) {
+  emit({MachineEvent::Kind::kShutdown, cause});
+  std::lock_guard lock(mutex_);
+  if (!exit_code_) exit_code_ = exit_code;
+}
+
+void VirtMachine::guest_poweroff(int exit_code) {
+  emit({MachineEvent::Kind::kShutdown, ShutdownCause::kGuestShutdown});
+  const bool was_running = run_state() == RunState::kRunning;
+  pause();
+  set_run_state(RunState::kShutdown);
+  if (!config_.no_shutdown) {
+    std::lock_guard lock(mutex_);
+    if (!exit_code_) exit_code_ = exit_code;
+  } else if (was_running) {
+    emit({MachineEvent::Kind::kStop});  // QEMU: SHUTDOWN, then STOP as the VM stays
+  }
+}
+
+CharBackend* VirtMachine::find_chardev(const std::string& id) const {
+  for (const auto& chardev : chardevs_) {
+    if (chardev->id() == id) return chardev.get();
+  }
+  return nullptr;
 }
 
 RunState VirtMachine::run_state() const {
@@ -223,13 +286,20 @@ RunState VirtMachine::run_state() const {
 
 void VirtMachine::post(Request request) {
   std::lock_guard lock(mutex_);
-  requests_.push_back(request);
+  requests_.push_back(std::move(request));
   requests_changed_.notify_all();
 }
 
-void VirtMachine::request_poweroff(int exit_code) { post({Request::Kind::kPoweroff, exit_code}); }
-void VirtMachine::request_reset() { post({Request::Kind::kReset, 0}); }
-void VirtMachine::request_quit(int exit_code) { post({Request::Kind::kQuit, exit_code}); }
+void VirtMachine::request_poweroff(int exit_code) {
+  post({Request::Kind::kPoweroff, exit_code, ShutdownCause::kGuestShutdown, nullptr});
+}
+void VirtMachine::request_reset() { post({Request::Kind::kReset, 0, ShutdownCause::kGuestReset, nullptr}); }
+void VirtMachine::request_quit(int exit_code, ShutdownCause cause) {
+  post({Request::Kind::kQuit, exit_code, cause, nullptr});
+}
+void VirtMachine::run_on_main(std::function<void()> task) {
+  post({Request::Kind::kTask, 0, ShutdownCause::kHostError, std::move(task)});
+}
 
 int VirtMachine::run_until_exit() {
   for (;;) {
@@ -243,34 +313,31 @@ int VirtMachine::run_until_exit() {
         requests_changed_.wait(lock, [&] { return !requests_.empty(); });
       }
       if (!requests_.empty()) {
-        request = requests_.front();
+        request = std::move(requests_.front());
         requests_.pop_front();
       }
     }
     if (!request) {
       rtc_->poll();
-      if (!htif_) continue;
-      if (auto status = htif_->poll()) {
-        pause();
-        return *status;
+      if (htif_) {
+        if (auto status = htif_->poll()) guest_poweroff(*status);
       }
-      continue;
+    } else {
+      switch (request->kind) {
+        case Request::Kind::kPoweroff: guest_poweroff(request->exit_code); break;
+        case Request::Kind::kReset: system_reset(ShutdownCause::kGuestReset); break;
+        case Request::Kind::kQuit: quit(request->cause, request->exit_code); break;
+        case Request::Kind::kTask: request->task(); break;
+      }
     }
-    switch (request->kind) {
-      case Request::Kind::kPoweroff:
-        pause();
-        {
-          std::lock_guard lock(mutex_);
-          run_state_ = RunState::kShutdown;
-        }
-        if (!config_.no_shutdown) return request->exit_code;
-        break;
-      case Request::Kind::kReset:
-        reset();
-        break;
-      case Request::Kind::kQuit:
-        pause();
-        return request->exit_code;
+    std::optional<int> exit_code;
+    {
+      std::lock_guard lock(mutex_);
+      exit_code = exit_code_;
+    }
+    if (exit_code) {
+      pause();
+      return *exit_code;
     }
   }
 }

@@ -2,16 +2,19 @@
 // the character backends and the I/O loop, and runs the machine's life cycle
 // (start, pause, resume, reset, power-off) on the main thread.
 //
-// Threads: create(), start(), pause(), resume(), reset() and
-// run_until_exit() belong to the main thread. request_*() may be called from
+// Threads: create(), start(), pause(), resume(), reset(), the monitor-level
+// life cycle (cont, stop, system_reset, powerdown, quit) and run_until_exit()
+// belong to the main thread. request_*() and run_on_main() may be called from
 // any thread (devices on hart threads, signal handlers' thread, the I/O loop):
 // they queue a request that the main thread serves, because a hart cannot
-// pause the harts itself.
+// pause the harts itself and the monitor must not wait for them.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +32,7 @@
 #include "devices/sifive_test_device.hpp"
 #include "devices/uart16550.hpp"
 #include "devices/virtio_mmio.hpp"
+#include "io/fd_store.hpp"
 #include "io/io_loop.hpp"
 #include "machine/elf_loader.hpp"
 #include "machine/guest_clock.hpp"
@@ -61,10 +65,35 @@ class VirtMachine final : public PowerControl {
   // QEMU's system_reset: devices and harts to reset state, ROM and kernel reloaded.
   void reset();
 
+  // The life cycle as QEMU's monitor commands and guest requests move it;
+  // each reports its events (STOP, RESUME, SHUTDOWN, RESET, POWERDOWN) to
+  // the listener. Main thread.
+  // qmp_cont: starts a prelaunch or paused guest; refused in a state that
+  // needs a reset ("Resetting the Virtual Machine is required").
+  Status cont();
+  // qmp_stop: pauses a running guest; in any other state it does nothing.
+  void stop();
+  // qemu_system_reset: RESET, then a guest that was not running is left in
+  // prelaunch (QEMU's main loop rule), a running one keeps running.
+  void system_reset(ShutdownCause cause);
+  // system_powerdown: virt has no ACPI power button, so, as QEMU, only the
+  // POWERDOWN event happens.
+  void powerdown();
+  // SHUTDOWN, then run_until_exit() returns `exit_code` once the current
+  // request is served.
+  void quit(ShutdownCause cause, int exit_code = 0);
+
   // Any thread.
   void request_poweroff(int exit_code) override;
   void request_reset() override;
-  void request_quit(int exit_code);
+  void request_quit(int exit_code, ShutdownCause cause = ShutdownCause::kHostSignal);
+  // Runs `task` on the main thread from run_until_exit(), in order with the
+  // other requests. Tasks still queued when the machine goes are dropped.
+  void run_on_main(std::function<void()> task);
+
+  // Set before start(); called on the main thread.
+  using EventListener = std::function<void(const MachineEvent&)>;
+  void set_event_listener(EventListener listener) { event_listener_ = std::move(listener); }
 
   RunState run_state() const;
   const MachineConfig& config() const { return config_; }
@@ -73,11 +102,20 @@ class VirtMachine final : public PowerControl {
   unsigned hart_count() const { return static_cast<unsigned>(harts_.size()); }
   Hart& hart(unsigned index) { return *harts_[index]; }
   const std::vector<uint8_t>& device_tree() const { return device_tree_; }
+  // The host thread id (gettid) of hart `index`'s thread; 0 before start().
+  int hart_thread_id(unsigned index) const { return hart_thread_ids_[index].load(); }
+  IoLoop& io_loop() { return io_loop_; }
+  FdStore& fd_store() { return fd_store_; }
+  const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
+  CharBackend* find_chardev(const std::string& id) const;
+  const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
 
  private:
   struct Request {
-    enum class Kind { kPoweroff, kReset, kQuit } kind;
+    enum class Kind { kPoweroff, kReset, kQuit, kTask } kind;
     int exit_code = 0;
+    ShutdownCause cause = ShutdownCause::kHostSignal;
+    std::function<void()> task;
   };
 
   explicit VirtMachine(const MachineConfig& config) : config_(config) {}
@@ -89,10 +127,14 @@ class VirtMachine final : public PowerControl {
   Status load_images();
   void post(Request request);
   void stop_harts();
+  void emit(MachineEvent event);
+  void set_run_state(RunState state);
+  void guest_poweroff(int exit_code);
 
   MachineConfig config_;
   GuestClock clock_;
   IoLoop io_loop_;
+  FdStore fd_store_;  // after the loop: closed before it stops, with nothing watching them
   std::vector<std::unique_ptr<CharBackend>> chardevs_;
   std::vector<std::unique_ptr<MemoryBackend>> memory_backends_;
   MemoryBackend* ram_ = nullptr;
@@ -101,6 +143,7 @@ class VirtMachine final : public PowerControl {
   std::vector<std::unique_ptr<HartControl>> controls_;
   std::vector<std::unique_ptr<Hart>> harts_;
   std::vector<std::thread> hart_threads_;
+  std::unique_ptr<std::atomic<int>[]> hart_thread_ids_;
 
   std::unique_ptr<Plic> plic_;
   std::unique_ptr<Clint> clint_;
@@ -119,6 +162,9 @@ class VirtMachine final : public PowerControl {
   std::condition_variable requests_changed_;
   std::deque<Request> requests_;
   RunState run_state_ = RunState::kPrelaunch;
+  std::optional<int> exit_code_;  // set by quit() or a power-off: the run ends
+
+  EventListener event_listener_;  // main thread
 };
 
 }  // namespace godwit

@@ -1,0 +1,299 @@
+#include "monitor/hmp.hpp"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <expected>
+#include <vector>
+
+#include "cli/version.hpp"
+#include "monitor/memory_dump.hpp"
+
+namespace godwit {
+namespace {
+
+using Args = std::vector<std::string>;
+// A usage error ("unexpected end of expression") that gets QEMU's hint to
+// read the command's help; anything else a command prints is its output.
+using HmpResult = std::expected<std::string, std::string>;
+
+struct HmpCommand {
+  std::string_view names;  // "cont|c": the first is the name, the rest aliases
+  std::string_view params;
+  std::string_view help;
+  HmpResult (*run)(CommandContext& context, const Args& args);
+  size_t min_args = 0;
+  size_t max_args = 0;
+};
+
+std::string print_error(const QmpError& error) { return "Error: " + error.desc + "\n"; }
+
+// Runs a QMP command; prints nothing on success, "Error: ..." on failure.
+std::string run_qmp(CommandContext& context, std::string_view name, const Json& arguments = Json::object()) {
+  const CommandSpec* spec = find_qmp_command(name);
+  auto result = run_qmp_command(*spec, context, arguments);
+  return result ? std::string() : print_error(result.error());
+}
+
+// QEMU's expression parser, for the plain numbers scripts give it (base
+// prefixes 0x and 0 as strtoull).
+std::expected<uint64_t, std::string> parse_number(const std::string& text) {
+  if (text.empty()) return std::unexpected("unexpected end of expression");
+  char* end = nullptr;
+  errno = 0;
+  const uint64_t value = std::strtoull(text.c_str(), &end, 0);
+  if (end == text.c_str()) return std::unexpected(std::string("invalid char '") + text[0] + "' in expression");
+  if (*end != '\0') return std::unexpected(std::string("invalid char '") + *end + "' in expression");
+  if (errno == ERANGE) return std::unexpected("number too large");
+  return value;
+}
+
+HmpResult run_stop(CommandContext& c, const Args&) { return run_qmp(c, "stop"); }
+HmpResult run_cont(CommandContext& c, const Args&) { return run_qmp(c, "cont"); }
+HmpResult run_quit(CommandContext& c, const Args&) { return run_qmp(c, "quit"); }
+HmpResult run_system_reset(CommandContext& c, const Args&) { return run_qmp(c, "system_reset"); }
+HmpResult run_system_powerdown(CommandContext& c, const Args&) { return run_qmp(c, "system_powerdown"); }
+
+HmpResult run_save(CommandContext& c, const Args& args, std::string_view command) {
+  auto address = parse_number(args[0]);
+  if (!address) return std::unexpected(address.error());
+  auto size = parse_number(args[1]);
+  if (!size) return std::unexpected(size.error());
+  Json arguments{{"val", *address}, {"size", *size}, {"filename", args[2]}};
+  if (command == "memsave") arguments["cpu-index"] = c.current_cpu;
+  return run_qmp(c, command, arguments);
+}
+HmpResult run_pmemsave(CommandContext& c, const Args& args) { return run_save(c, args, "pmemsave"); }
+HmpResult run_memsave(CommandContext& c, const Args& args) { return run_save(c, args, "memsave"); }
+
+HmpResult run_dump(CommandContext& c, const Args& args, bool physical) {
+  std::string format_text;
+  size_t next = 0;
+  if (!args.empty() && args[0].starts_with("/")) format_text = args[next++];
+  if (next >= args.size()) return std::unexpected("unexpected end of expression");
+  if (next + 1 < args.size()) {
+    return std::unexpected(std::string(physical ? "xp" : "x") + ": extraneous characters at the end of line");
+  }
+  auto format = parse_dump_format(format_text);
+  if (!format) return std::unexpected(format.error().message());
+  auto address = parse_number(args[next]);
+  if (!address) return std::unexpected(address.error());
+  return dump_memory(c.machine, c.current_cpu, *address, *format, physical);
+}
+HmpResult run_x(CommandContext& c, const Args& args) { return run_dump(c, args, false); }
+HmpResult run_xp(CommandContext& c, const Args& args) { return run_dump(c, args, true); }
+
+HmpResult info_status(CommandContext& c, const Args&) {
+  const RunState state = c.machine.run_state();
+  std::string text = "VM status: ";
+  if (state == RunState::kRunning) return text + "running\n";
+  text += "paused";
+  if (state != RunState::kPaused) text += " (" + std::string(run_state_name(state)) + ")";
+  return text + "\n";
+}
+
+HmpResult info_registers(CommandContext& c, const Args& args) {
+  if (args.empty()) return format_registers(c.machine, c.current_cpu);
+  if (args[0] == "-a") {
+    std::string text;
+    for (unsigned i = 0; i < c.machine.hart_count(); ++i) text += format_registers(c.machine, i);
+    return text;
+  }
+  auto index = parse_number(args[0]);
+  if (!index) return std::unexpected(index.error());
+  if (*index >= c.machine.hart_count()) return "CPU#" + std::to_string(*index) + " not available\n";
+  return format_registers(c.machine, static_cast<unsigned>(*index));
+}
+
+HmpResult info_chardev(CommandContext& c, const Args&) {
+  std::string text;
+  for (const auto& chardev : c.machine.chardevs()) text += chardev->id() + ": filename=" + chardev->filename() + "\n";
+  return text;
+}
+
+HmpResult info_version(CommandContext&, const Args&) { return std::string(kGodwitVersion) + " (godwit)\n"; }
+
+HmpResult info_name(CommandContext& c, const Args&) {
+  const std::string& name = c.machine.config().name;
+  return name.empty() ? std::string() : name + "\n";
+}
+
+HmpResult info_cpus(CommandContext& c, const Args&) {
+  std::string text;
+  for (unsigned i = 0; i < c.machine.hart_count(); ++i) {
+    text += (i == c.current_cpu ? "* " : "  ");
+    text += "CPU #" + std::to_string(i) + ": thread_id=" + std::to_string(c.machine.hart_thread_id(i)) + "\n";
+  }
+  return text;
+}
+
+constexpr HmpCommand kInfoCommands[] = {
+    {"chardev", "", "show the character devices", info_chardev},
+    {"cpus", "", "show infos for each CPU", info_cpus},
+    {"name", "", "show the current VM name", info_name},
+    {"registers", "[-a|vcpu]",
+     "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the "
+     "current CPU's registers if no argument is specified)",
+     info_registers, 0, 1},
+    {"status", "", "show the current VM status (running|paused)", info_status},
+    {"version", "", "show the version of QEMU", info_version},
+};
+
+HmpResult run_info(CommandContext& c, const Args& args);
+HmpResult run_help(CommandContext& c, const Args& args);
+
+constexpr HmpCommand kCommands[] = {
+    {"cont|c", "", "resume emulation", run_cont},
+    {"help|?", "[cmd]", "show the help", run_help, 0, 2},
+    {"info", "[subcommand]", "show various information about the system state", run_info, 0, 2},
+    {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'",
+     run_memsave, 3, 3},
+    {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'",
+     run_pmemsave, 3, 3},
+    {"quit|q", "", "quit the emulator", run_quit},
+    {"stop|s", "", "stop emulation", run_stop},
+    {"system_powerdown", "", "send system power down event", run_system_powerdown},
+    {"system_reset", "", "reset the system", run_system_reset},
+    {"x", "/fmt addr", "virtual memory dump starting at 'addr'", run_x, 0, 2},
+    {"xp", "/fmt addr", "physical memory dump starting at 'addr'", run_xp, 0, 2},
+};
+
+bool has_name(const HmpCommand& command, std::string_view name) {
+  std::string_view names = command.names;
+  while (!names.empty()) {
+    const size_t bar = names.find('|');
+    if (names.substr(0, bar) == name) return true;
+    if (bar == std::string_view::npos) break;
+    names.remove_prefix(bar + 1);
+  }
+  return false;
+}
+
+template <size_t N>
+const HmpCommand* find_in(const HmpCommand (&table)[N], std::string_view name) {
+  for (const HmpCommand& command : table) {
+    if (has_name(command, name)) return &command;
+  }
+  return nullptr;
+}
+
+std::string help_line(std::string_view prefix, const HmpCommand& command) {
+  // QEMU's layout: "names params -- help".
+  return std::string(prefix) + std::string(command.names) + " " + std::string(command.params) + " -- " +
+         std::string(command.help) + "\n";
+}
+
+HmpResult run_help(CommandContext&, const Args& args) {
+  std::string text;
+  if (args.empty()) {
+    for (const HmpCommand& command : kCommands) text += help_line("", command);
+    return text;
+  }
+  if (args[0] == "info") {
+    for (const HmpCommand& command : kInfoCommands) text += help_line("info ", command);
+    return text;
+  }
+  if (const HmpCommand* command = find_in(kCommands, args[0])) return help_line("", *command);
+  return "unknown command: '" + args[0] + "'\n";
+}
+
+HmpResult run_info(CommandContext& c, const Args& args) {
+  if (args.empty()) return run_help(c, {"info"});
+  const HmpCommand* command = find_in(kInfoCommands, args[0]);
+  if (command == nullptr) return "unknown command: 'info " + args[0] + "'\n";
+  const Args rest(args.begin() + 1, args.end());
+  if (rest.size() > command->max_args) return std::unexpected("info: extraneous characters at the end of line");
+  return command->run(c, rest);
+}
+
+Args split_words(std::string_view line) {
+  Args words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) break;
+    std::string word;
+    if (line[i] == '"' || line[i] == '\'') {
+      const char quote = line[i++];
+      while (i < line.size() && line[i] != quote) word += line[i++];
+      ++i;
+    } else {
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') word += line[i++];
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+std::string with_crlf(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  for (char c : text) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string hmp_execute(CommandContext& context, std::string_view line) {
+  Args words = split_words(line);
+  if (words.empty()) return "";
+  // "x/4xw 0x1000" is "x /4xw 0x1000" to QEMU.
+  if (const size_t slash = words[0].find('/'); slash != std::string::npos && slash > 0) {
+    words.insert(words.begin() + 1, words[0].substr(slash));
+    words[0].resize(slash);
+  }
+  const HmpCommand* command = find_in(kCommands, words[0]);
+  if (command == nullptr) return with_crlf("unknown command: '" + words[0] + "'\n");
+  const Args args(words.begin() + 1, words.end());
+  const std::string name(command->names.substr(0, command->names.find('|')));
+  HmpResult result;
+  if (args.size() < command->min_args) {
+    result = std::unexpected("unexpected end of expression");
+  } else if (args.size() > command->max_args) {
+    result = std::unexpected(name + ": extraneous characters at the end of line");
+  } else {
+    result = command->run(context, args);
+  }
+  if (!result) return with_crlf(result.error() + "\nTry \"help " + name + "\" for more information\n");
+  return with_crlf(*result);
+}
+
+std::string format_registers(VirtMachine& machine, unsigned cpu) {
+  // A copy: a running hart may change it meanwhile, as QEMU reads its CPUs.
+  const HartState state = machine.hart(cpu).state();
+  static constexpr const char* kNames[32] = {
+      "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+      "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"};
+  // mstatus as the CSR reads it: UXL and SXL say 64-bit.
+  const uint64_t mstatus = state.mstatus | (2ull << 32) | (2ull << 34);
+  const std::pair<const char*, uint64_t> csrs[] = {
+      {"mhartid", cpu},         {"mstatus", mstatus},     {"mip", state.mip},
+      {"mie", state.mie},       {"mideleg", state.mideleg}, {"medeleg", state.medeleg},
+      {"mtvec", state.mtvec},   {"stvec", state.stvec},   {"mepc", state.mepc},
+      {"sepc", state.sepc},     {"mcause", state.mcause}, {"scause", state.scause},
+      {"mtval", state.mtval},   {"stval", state.stval},   {"mscratch", state.mscratch},
+      {"sscratch", state.sscratch}, {"satp", state.satp},
+  };
+  char line[64];
+  std::string text = "\nCPU#" + std::to_string(cpu) + "\n";
+  std::snprintf(line, sizeof line, " %-8s %016" PRIx64 "\n", "pc", state.pc);
+  text += line;
+  for (const auto& [name, value] : csrs) {
+    std::snprintf(line, sizeof line, " %-8s %016" PRIx64 "\n", name, value);
+    text += line;
+  }
+  for (unsigned i = 0; i < 32; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "x%u/%s", i, kNames[i]);
+    std::snprintf(line, sizeof line, " %-8s %016" PRIx64, name, state.x[i]);
+    text += line;
+    if ((i & 3) == 3) text += "\n";
+  }
+  return text;
+}
+
+}  // namespace godwit
