@@ -25,7 +25,7 @@ inline u64 sext32(u64 value) { return static_cast<u64>(static_cast<i64>(static_c
 #define GODWIT_RESULT(name, expression)                               \
   inline uint64_t Execute::name(Hart& h, const DecodedInstruction& d, uint64_t pc) { \
     using namespace execute_integer_detail;                           \
-    u64* const x = h.state_.x;                                        \
+    u64* const x = h.state_.x.data();                                 \
     [[maybe_unused]] const u64 a = x[d.rs1];                          \
     [[maybe_unused]] const u64 b = x[d.rs2];                          \
     [[maybe_unused]] const u64 imm = static_cast<u64>(d.imm);         \
@@ -99,7 +99,7 @@ inline uint64_t Execute::jal(Hart& h, const DecodedInstruction& d, uint64_t pc) 
 }
 
 inline uint64_t Execute::jalr(Hart& h, const DecodedInstruction& d, uint64_t pc) {
-  uint64_t* const x = h.state_.x;
+  uint64_t* const x = h.state_.x.data();
   const uint64_t target = (x[d.rs1] + static_cast<uint64_t>(d.imm)) & ~1ull;  // before rd is written: rd may be rs1
   x[d.rd] = pc + d.length;
   return target;

@@ -15,7 +15,7 @@ namespace godwit {
 // Loads sign- or zero-extend by their type (int32_t for lw, uint32_t for lwu).
 template <class T>
 [[gnu::always_inline]] inline uint64_t Execute::load(Hart& h, const DecodedInstruction& d, uint64_t pc) {
-  uint64_t* const x = h.state_.x;
+  uint64_t* const x = h.state_.x.data();
   const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
   T value;
   if (!h.load_fast(va, value)) [[unlikely]] return load_miss(h, d, pc, va, sizeof(T), std::is_signed_v<T>);
@@ -25,7 +25,7 @@ template <class T>
 
 template <class T>
 [[gnu::always_inline]] inline uint64_t Execute::store(Hart& h, const DecodedInstruction& d, uint64_t pc) {
-  const uint64_t* const x = h.state_.x;
+  const uint64_t* const x = h.state_.x.data();
   const uint64_t va = x[d.rs1] + static_cast<uint64_t>(d.imm);
   const auto value = static_cast<T>(x[d.rs2]);
   if (!h.store_fast(va, value)) [[unlikely]] return store_miss(h, d, pc, va, sizeof(T), value);

@@ -48,6 +48,24 @@ void Hart::flush_caches() {
   }
 }
 
+void Hart::save(StreamWriter& out) const {
+  HartState copy = state_;
+  save_state(out, copy);
+}
+
+Status Hart::load(StreamReader& in, uint32_t version_id) {
+  HartState loaded = state_;
+  if (Status status = load_state(in, loaded, version_id); !status) return status;
+  state_ = loaded;
+  flush_caches();
+  return {};
+}
+
+nlohmann::json Hart::describe() const {
+  HartState copy = state_;
+  return describe_state(copy);
+}
+
 void Hart::run() {
   for (;;) {
     if (control_.attention() && !control_.service()) break;

@@ -22,11 +22,17 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
 #include "cpu/hart_control.hpp"
 #include "cpu/hart_state.hpp"
 #include "cpu/instruction_table.hpp"
 #include "machine/guest_clock.hpp"
 #include "memory/address_space.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
@@ -56,6 +62,18 @@ class Hart {
   // Drops TLB and decoded instructions; call after changing state() from
   // outside (privilege, satp, mstatus, memory mappings).
   void flush_caches();
+
+  // Migration of HartState (the "cpu" description). Like state(), these are
+  // for the owner or for anyone while the hart is parked or not running: the
+  // migration thread calls them between HartControl::wait_parked() and
+  // resume(). load() reads into a copy, so a bad stream leaves the hart as it
+  // was; on success it replaces the state and drops the TLB and decoded
+  // instructions, which were built for the old state. The device-owned mip
+  // bits and mtimecmp arrive through HartControl when the CLINT and PLIC load.
+  // instructions_retired() counts what this host ran and is not carried.
+  void save(StreamWriter& out) const;
+  Status load(StreamReader& in, uint32_t version_id);
+  nlohmann::json describe() const;
 
   unsigned hart_id() const { return hart_id_; }
 

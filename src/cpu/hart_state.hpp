@@ -5,19 +5,31 @@
 // Hart rebuilds (Hart::flush_caches()) after this struct was changed from
 // outside. The struct is trivially copyable so it can be saved by value.
 //
+// Migration: visit_state() is the "cpu" description, every field above in
+// order; Hart::save()/load() write and read it. QEMU's RISC-V "cpu" carries
+// more (FPU, vector, hypervisor, debug triggers) for extensions this hart
+// does not have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
+// the CLINT and PLIC re-drive them when they are loaded.
+//
 // Threads: owned by the hart's thread while it runs; others may touch it only
 // while the hart is parked (HartControl pause handshake) or not started.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string>
 #include <type_traits>
+
+#include "cpu/csr_defs.hpp"
+#include "cpu/hart_control.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
 enum class Privilege : uint8_t { kUser = 0, kSupervisor = 1, kMachine = 3 };
 
 struct HartState {
-  uint64_t x[32];  // x[0] is kept zero
+  std::array<uint64_t, 32> x;  // x[0] is kept zero
   uint64_t pc;
   Privilege privilege;
 
@@ -51,8 +63,8 @@ struct HartState {
 
   // Physical memory protection: 16 entries as QEMU's default, stored but not
   // enforced (every access is allowed, as with no PMP entries configured).
-  uint64_t pmpcfg[2];  // pmpcfg0 and pmpcfg2: eight 8-bit entries each
-  uint64_t pmpaddr[16];
+  std::array<uint64_t, 2> pmpcfg;  // pmpcfg0 and pmpcfg2: eight 8-bit entries each
+  std::array<uint64_t, 16> pmpaddr;
 
   // LR/SC reservation: the physical address and the value LR loaded. SC
   // succeeds if memory still holds that value (compare-and-swap), as QEMU's
@@ -60,6 +72,55 @@ struct HartState {
   uint64_t reservation_address;
   uint64_t reservation_value;
   bool reservation_valid;
+
+  static constexpr VMStateInfo kVMState{"cpu", 1, 1};
+  template <class V>
+  void visit_state(V& v) {
+    v.field("x", x);
+    v.field("pc", pc);
+    v.field("privilege", privilege);
+    v.field("mstatus", mstatus);
+    v.field("medeleg", medeleg);
+    v.field("mideleg", mideleg);
+    v.field("mie", mie);
+    v.field("mip", mip);
+    v.field("mtvec", mtvec);
+    v.field("mscratch", mscratch);
+    v.field("mepc", mepc);
+    v.field("mcause", mcause);
+    v.field("mtval", mtval);
+    v.field("mcounteren", mcounteren);
+    v.field("mcountinhibit", mcountinhibit);
+    v.field("menvcfg", menvcfg);
+    v.field("stvec", stvec);
+    v.field("sscratch", sscratch);
+    v.field("sepc", sepc);
+    v.field("scause", scause);
+    v.field("stval", stval);
+    v.field("scounteren", scounteren);
+    v.field("senvcfg", senvcfg);
+    v.field("satp", satp);
+    v.field("mcycle", mcycle);
+    v.field("minstret", minstret);
+    v.field("pmpcfg", pmpcfg);
+    v.field("pmpaddr", pmpaddr);
+    v.field("reservation_address", reservation_address);
+    v.field("reservation_value", reservation_value);
+    v.field("reservation_valid", reservation_valid);
+
+    // Values the CSR writes never produce and the hart relies on never
+    // seeing: an unknown privilege indexes the TLBs, MPP=2 would be entered
+    // by mret, an unknown satp mode would be walked as Sv39.
+    const auto level = static_cast<uint8_t>(privilege);
+    v.validate(level == 0 || level == 1 || level == 3, "privilege " + std::to_string(level) + " is not U, S or M");
+    v.validate((mstatus & ~mstatus::kWritable) == 0, "mstatus has bits that are not writable");
+    v.validate((mstatus & mstatus::kMPP) >> mstatus::kMPPShift != 2, "mstatus.MPP is the reserved value 2");
+    const uint64_t satp_mode = satp >> 60;
+    v.validate(satp_mode == 0 || satp_mode == 8, "satp mode " + std::to_string(satp_mode) + " is neither Bare nor Sv39");
+    // MSIP, MTIP and MEIP are the CLINT's and PLIC's wires, not stored here.
+    v.validate((mip & ~(mip::kSSIP | mip::kSTIP | mip::kSEIP)) == 0, "mip has bits software cannot write");
+    v.validate(x[0] == 0, "x0 is not zero");
+  }
 };
 
 static_assert(std::is_trivially_copyable_v<HartState>);

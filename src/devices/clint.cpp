@@ -45,6 +45,28 @@ Clint::State Clint::state() const {
   return state_;
 }
 
+void Clint::save(StreamWriter& out) const {
+  State copy = state();  // the lock is not held while the stream is written
+  save_state(out, copy);
+}
+
+Status Clint::load(StreamReader& in, uint32_t version_id) {
+  State loaded = state();
+  if (Status status = load_state(in, loaded, version_id); !status) return status;
+  std::lock_guard lock(mutex_);
+  state_ = std::move(loaded);
+  for (size_t hart = 0; hart < harts_.size(); ++hart) {
+    harts_[hart]->set_mip(mip::kMSIP, state_.msip[hart] != 0);
+    push_mtimecmp_locked(hart);
+  }
+  return {};
+}
+
+nlohmann::json Clint::describe() const {
+  State copy = state();
+  return describe_state(copy);
+}
+
 void Clint::push_mtimecmp_locked(size_t hart) {
   harts_[hart]->set_time_delta(state_.mtime_delta_ticks);
   // MTIP is mtime >= mtimecmp, i.e. ticks + delta >= mtimecmp, i.e.

@@ -16,8 +16,16 @@
 // every mtimecmp reads 0, so MTIP is pending after reset exactly as on QEMU
 // (`info registers` there shows mip = 0x80 before the firmware runs).
 //
+// Migration: msip and mtimecmp per hart and the mtime delta. The delta is
+// relative to GuestClock, which the machine migrates itself (it stands still
+// while the machine is stopped), so mtime continues where the source left it.
+// QEMU splits this between its ACLINT MSWI (no state of its own: msip lives
+// in the CPU's mip) and "riscv_mtimer" (timecmp per hart). After loading,
+// every HartControl is given its msip, mtimecmp and time delta again.
+//
 // Threads: read()/write() on hart threads, reset() on the main thread with the
-// harts parked; one mutex guards the state.
+// harts parked, save()/load()/describe() on the migration thread (load with
+// the harts parked); one mutex guards the state.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +33,16 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
 #include "cpu/hart_control.hpp"
 #include "devices/mmio_device.hpp"
+#include "devices/state_elements.hpp"
 #include "machine/guest_clock.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
@@ -42,6 +57,17 @@ class Clint final : public MmioDevice {
     std::vector<uint32_t> msip;      // bit 0 per hart
     std::vector<uint64_t> mtimecmp;  // guest-visible value per hart
     int64_t mtime_delta_ticks = 0;   // mtime = clock.ticks() + delta
+
+    static constexpr VMStateInfo kVMState{"riscv_aclint", 1, 1};
+    template <class V>
+    void visit_state(V& v) {
+      v.equal("num_harts", static_cast<uint32_t>(msip.size()));
+      visit_elements(v, "mtimecmp", mtimecmp);
+      visit_elements(v, "msip", msip);
+      v.field("mtime_delta_ticks", mtime_delta_ticks);
+      const size_t bad = first_failing(msip, [](uint32_t value, size_t) { return value <= 1; });
+      v.validate(bad == msip.size(), "msip of hart " + std::to_string(bad) + " has bits other than bit 0");
+    }
   };
 
   Clint(std::vector<HartControl*> harts, GuestClock& clock);
@@ -56,6 +82,13 @@ class Clint final : public MmioDevice {
   int64_t mtime_delta_ticks() const;
 
   State state() const;
+
+  // Migration: writes State; loads one into a copy (a bad stream leaves the
+  // CLINT and the harts as they were), then pushes msip, mtimecmp and the
+  // time delta to every hart. Load only while the harts are parked.
+  void save(StreamWriter& out) const;
+  Status load(StreamReader& in, uint32_t version_id);
+  nlohmann::json describe() const;
 
  private:
   uint64_t mtime_locked() const;

@@ -36,6 +36,25 @@ GoldfishRtc::State GoldfishRtc::state() const {
   return state_;
 }
 
+void GoldfishRtc::save(StreamWriter& out) const {
+  State copy = state();  // the lock is not held while the stream is written
+  save_state(out, copy);
+}
+
+Status GoldfishRtc::load(StreamReader& in, uint32_t version_id) {
+  State loaded = state();
+  if (Status status = load_state(in, loaded, version_id); !status) return status;
+  std::lock_guard lock(mutex_);
+  state_ = loaded;
+  update_irq_locked();
+  return {};
+}
+
+nlohmann::json GoldfishRtc::describe() const {
+  State copy = state();
+  return describe_state(copy);
+}
+
 uint64_t GoldfishRtc::time_ns() const {
   std::lock_guard lock(mutex_);
   return now_locked();

@@ -20,8 +20,15 @@
 // the board calls periodically from its main loop (next_alarm_guest_ns() says
 // when it becomes due, for a precise wait). No thread of its own.
 //
+// Migration: the fields of QEMU's "goldfish_rtc" description, in its order.
+// tick_offset_ns is relative to GuestClock, which the machine migrates, so
+// the destination's RTC reads the time the source's read when it stopped.
+// After loading, the interrupt line is driven again from pending & enabled;
+// an alarm that fell due meanwhile fires at the next access or poll().
+//
 // Threads: read()/write() on hart threads, poll() and reset() on the main
-// thread; one mutex guards the state.
+// thread, save()/load()/describe() on the migration thread; one mutex guards
+// the state.
 #pragma once
 
 #include <cstdint>
@@ -29,9 +36,15 @@
 #include <optional>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
 #include "devices/irq_line.hpp"
 #include "devices/mmio_device.hpp"
 #include "machine/guest_clock.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
@@ -55,6 +68,21 @@ class GoldfishRtc final : public MmioDevice {
     uint32_t irq_pending = 0;
     uint32_t irq_enabled = 0;
     uint32_t time_high = 0;
+
+    static constexpr VMStateInfo kVMState{"goldfish_rtc", 1, 1};
+    template <class V>
+    void visit_state(V& v) {
+      v.field("tick_offset_ns", tick_offset_ns);
+      v.field("alarm_next", alarm_next);
+      v.field("alarm_running", alarm_running);
+      v.field("irq_pending", irq_pending);
+      v.field("irq_enabled", irq_enabled);
+      v.field("time_high", time_high);
+      // The registers read these back as they are; each is one bit.
+      v.validate(alarm_running <= 1, "alarm_running is neither 0 nor 1");
+      v.validate(irq_pending <= 1, "irq_pending is neither 0 nor 1");
+      v.validate(irq_enabled <= 1, "irq_enabled is neither 0 nor 1");
+    }
   };
 
   GoldfishRtc(GuestClock& clock, IrqLine irq);
@@ -74,6 +102,12 @@ class GoldfishRtc final : public MmioDevice {
   uint64_t time_ns() const;
 
   State state() const;
+
+  // Migration: writes State; loads one into a copy (a bad stream leaves the
+  // RTC as it was), then drives the interrupt line from it.
+  void save(StreamWriter& out) const;
+  Status load(StreamReader& in, uint32_t version_id);
+  nlohmann::json describe() const;
 
  private:
   uint64_t now_locked() const { return clock_.ns() + state_.tick_offset_ns; }

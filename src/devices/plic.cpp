@@ -34,6 +34,26 @@ Plic::State Plic::state() const {
   return state_;
 }
 
+void Plic::save(StreamWriter& out) const {
+  State copy = state();  // the lock is not held while the stream is written
+  save_state(out, copy);
+}
+
+Status Plic::load(StreamReader& in, uint32_t version_id) {
+  State loaded = state();
+  if (Status status = load_state(in, loaded, version_id); !status) return status;
+  std::lock_guard lock(mutex_);
+  state_ = std::move(loaded);
+  outputs_.assign(num_contexts(), -1);  // drive every wire, whatever it was
+  update_locked();
+  return {};
+}
+
+nlohmann::json Plic::describe() const {
+  State copy = state();
+  return describe_state(copy);
+}
+
 unsigned Plic::best_source_locked(size_t context) const {
   unsigned best = 0;
   uint32_t best_priority = state_.threshold[context];

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "devices/state_test_util.hpp"
 #include "devices/test_fakes.hpp"
 
 namespace godwit {
@@ -69,6 +70,25 @@ TEST(SifiveTest, ReadsReturnZero) {
   device.write(0, 4, 0x1234);
   EXPECT_EQ(device.read(0, 4), 0u);
   EXPECT_EQ(device.read(8, 4), 0u);
+}
+
+// No state: the section is empty, still versioned, and refuses a newer
+// sender's state (a future backend's fields come as a subsection).
+TEST(SifiveTest, StateIsEmptyButVersioned) {
+  FakePowerControl power;
+  SifiveTest device(power);
+  const auto bytes = godwit::testing::save_bytes(device);
+  EXPECT_TRUE(bytes.empty());
+  EXPECT_TRUE(godwit::testing::load_bytes(device, bytes));
+  EXPECT_EQ(godwit::testing::error_of(godwit::testing::load_bytes(device, bytes, 2)),
+            "riscv.sifive.test: stream version 2 is newer than this godwit's 1");
+  std::vector<uint8_t> future = {0x05, 24};
+  for (char c : std::string("riscv.sifive.test/future")) future.push_back(static_cast<uint8_t>(c));
+  future.insert(future.end(), {0, 0, 0, 1});
+  EXPECT_NE(godwit::testing::error_of(godwit::testing::load_bytes(device, future)).find("unknown subsection"),
+            std::string::npos);
+  EXPECT_EQ(device.describe(),
+            (nlohmann::json{{"vmsd_name", "riscv.sifive.test"}, {"version", 1}, {"fields", nlohmann::json::array()}}));
 }
 
 }  // namespace

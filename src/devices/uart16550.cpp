@@ -29,6 +29,31 @@ Uart16550::State Uart16550::state() const {
   return state_;
 }
 
+void Uart16550::save(StreamWriter& out) const {
+  State copy = state();  // the lock is not held while the stream is written
+  save_state(out, copy);
+}
+
+Status Uart16550::load(StreamReader& in, uint32_t version_id) {
+  State loaded = state();
+  if (Status status = load_state(in, loaded, version_id); !status) return status;
+  bool ready;
+  {
+    std::lock_guard lock(mutex_);
+    state_ = loaded;
+    // Post-load: IIR and the PLIC line follow from the registers and FIFO.
+    update_irq_locked();
+    ready = take_ready_locked();
+  }
+  if (ready) notify_ready();
+  return {};
+}
+
+nlohmann::json Uart16550::describe() const {
+  State copy = state();
+  return describe_state(copy);
+}
+
 unsigned Uart16550::trigger_level_locked() const {
   static constexpr unsigned kLevels[4] = {1, 4, 8, 14};
   return kLevels[(state_.fcr & kFcrTriggerMask) >> 6];

@@ -21,8 +21,18 @@
 // driver that reads until LSR.DR clears sees the same sequence; it only gets
 // its interrupt earlier.
 //
+// Migration: State is QEMU's "serial" description reduced to what this model
+// keeps. There is no transmit FIFO, transmit shift register or character
+// timeout timer (transmission is instantaneous and the timeout has always
+// elapsed), so QEMU's serial/xmit_fifo, serial/tsr, serial/fifo_timeout_timer,
+// serial/timeout_regs and serial/poll subsections have nothing to carry. The
+// receive FIFO travels in the "serial/recv_fifo" subsection only while it
+// holds bytes, and thr_ipending in "serial/thr_ipending" only when IIR does not
+// already say it, as QEMU sends them.
+//
 // Threads: read()/write() on hart threads, can_receive()/receive() on the
-// I/O thread, reset() on the main thread; one mutex guards the state.
+// I/O thread, reset() on the main thread, save()/load()/describe() on the
+// migration thread; one mutex guards the state.
 // backend->write() runs under it, so bytes from several harts stay whole and
 // ordered; the backend's frontend_ready() is called with the mutex released,
 // so a backend may deliver input from inside it.
@@ -35,9 +45,15 @@
 #include <span>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
 #include "chardev/char_backend.hpp"
 #include "devices/irq_line.hpp"
 #include "devices/mmio_device.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
@@ -77,6 +93,40 @@ class Uart16550 final : public MmioDevice, public CharFrontend {
     std::array<uint8_t, kFifoBytes> rx_fifo{};
     uint8_t rx_head = 0;   // index of the oldest byte
     uint8_t rx_count = 0;  // bytes in rx_fifo
+
+    static constexpr VMStateInfo kVMState{"serial", 1, 1};
+    template <class V>
+    void visit_state(V& v) {
+      v.field("divider", divider);
+      v.field("rbr", rbr);
+      v.field("ier", ier);
+      v.field("iir", iir);
+      v.field("lcr", lcr);
+      v.field("mcr", mcr);
+      v.field("lsr", lsr);
+      v.field("msr", msr);
+      v.field("scr", scr);
+      v.field("fcr", fcr);
+      // QEMU's convention: without the subsection, thr_ipending is what IIR
+      // reports, and the receive FIFO is empty.
+      const bool iir_says_thri = (iir & 0x0f) == kIirThri;
+      if constexpr (V::loading()) {
+        thr_ipending = iir_says_thri;
+        rx_fifo = {};
+        rx_head = 0;
+        rx_count = 0;
+      }
+      v.subsection("serial/thr_ipending", 1, thr_ipending != iir_says_thri,
+                   [&](auto& sub) { sub.field("thr_ipending", thr_ipending); });
+      v.subsection("serial/recv_fifo", 1, rx_count > 0, [&](auto& sub) {
+        sub.field("rx_fifo", rx_fifo);
+        sub.field("rx_head", rx_head);
+        sub.field("rx_count", rx_count);
+        // Indexes into rx_fifo are taken modulo its size from rx_head on.
+        sub.validate(rx_count <= kFifoBytes, "rx_count is above the FIFO size of 16");
+        sub.validate(rx_head < kFifoBytes, "rx_head is outside the 16-byte FIFO");
+      });
+    }
   };
 
   // `backend` may be null: output is dropped and nothing is received.
@@ -94,6 +144,13 @@ class Uart16550 final : public MmioDevice, public CharFrontend {
   void receive(std::span<const uint8_t> bytes) override;
 
   State state() const;
+
+  // Migration: writes State; loads one (into a copy, so a bad stream leaves
+  // the device as it was), then re-drives the interrupt line from it. The
+  // backend is host-side and stays attached as it was.
+  void save(StreamWriter& out) const;
+  Status load(StreamReader& in, uint32_t version_id);
+  nlohmann::json describe() const;
 
  private:
   unsigned trigger_level_locked() const;

@@ -13,8 +13,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
 #include "devices/irq_line.hpp"
 #include "devices/mmio_device.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+#include "migration/vmstate.hpp"
 
 namespace godwit {
 
@@ -32,14 +38,35 @@ class VirtioMmio final : public MmioDevice {
   static constexpr uint32_t kVendorQemu = 0x554d4551;  // "QEMU"
   static constexpr uint32_t kLegacyVersion = 1;
 
-  // Nothing changes without a backend; kept for symmetry with the other devices.
-  struct State {};
+  // Nothing changes without a backend: the description has no fields, so
+  // the section is only a name and version that tells the destination a
+  // transport with nothing behind it was there. A backend brings its state
+  // (status, features, queues) in its own fields.
+  struct State {
+    static constexpr VMStateInfo kVMState{"virtio_mmio", 1, 1};
+    template <class V>
+    void visit_state(V&) {}
+  };
 
   explicit VirtioMmio(IrqLine irq) : irq_(irq) {}
 
   std::string_view name() const override { return "virtio-mmio"; }
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
+  // Migration of the empty description: a version check and nothing else.
+  void save(StreamWriter& out) const {
+    State copy = state_;
+    save_state(out, copy);
+  }
+  Status load(StreamReader& in, uint32_t version_id) {
+    State loaded = state_;
+    return load_state(in, loaded, version_id);
+  }
+  nlohmann::json describe() const {
+    State copy = state_;
+    return describe_state(copy);
+  }
+
   void reset() { irq_.set(false); }
 
   const IrqLine& irq() const { return irq_; }

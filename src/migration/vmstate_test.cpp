@@ -132,7 +132,7 @@ TEST(VMState, OlderStreamSkipsFieldsAddedLater) {
   Outer o = sample();
   o.need_extra = false;
   auto bytes = save(o);
-  bytes.resize(bytes.size() - 8);
+  bytes.erase(bytes.end() - 8, bytes.end());
   Outer loaded;
   loaded.late = 42;
   ASSERT_TRUE(load(bytes, loaded, 1));
