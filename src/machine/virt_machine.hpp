@@ -41,6 +41,7 @@
 #include "machine/run_state.hpp"
 #include "memory/address_space.hpp"
 #include "memory/memory_backend.hpp"
+#include "migration/device_section.hpp"
 
 namespace godwit {
 
@@ -109,6 +110,10 @@ class VirtMachine final : public PowerControl {
   const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
   CharBackend* find_chardev(const std::string& id) const;
   const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
+
+  // Every device's and hart's state as migration stream sections, in the
+  // order they are saved. Save and load only while the machine is paused.
+  std::vector<DeviceSection> device_sections();
 
  private:
   struct Request {

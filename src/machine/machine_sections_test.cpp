@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "machine/virt_machine.hpp"
+
+namespace godwit {
+namespace {
+
+using namespace std::chrono_literals;
+
+// `1: addi a5, a5, 1; j 1b` -- counts forever in a5.
+std::string write_spin_kernel() {
+  const std::string path = ::testing::TempDir() + "godwit-sections-" + std::to_string(getpid()) + ".bin";
+  const uint32_t code[] = {0x00178793, 0xffdff06f};
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
+  return path;
+}
+
+class MachineSectionsTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ::unlink(kernel_.c_str()); }
+
+  std::unique_ptr<VirtMachine> make(unsigned harts) {
+    MachineConfig config;
+    config.ram_size_bytes = 16ull << 20;
+    config.smp = harts;
+    config.kernel_path = kernel_;
+    config.start_paused = true;
+    auto machine = VirtMachine::create(config);
+    EXPECT_TRUE(machine) << machine.error().message();
+    (*machine)->start();
+    return std::move(*machine);
+  }
+
+  static std::vector<uint8_t> save(VirtMachine& vm) {
+    MemorySink sink;
+    StreamWriter out(sink);
+    savevm::Writer writer(out);
+    writer.write_header("virt");
+    uint32_t next_id = 0;
+    nlohmann::json devices = nlohmann::json::array();
+    write_device_sections(writer, vm.device_sections(), next_id, devices);
+    writer.write_eof({{"page_size", savevm::kPageSize}, {"devices", devices}});
+    EXPECT_TRUE(out.flush());
+    return sink.data();
+  }
+
+  static Status load(VirtMachine& vm, const std::vector<uint8_t>& bytes) {
+    MemorySource source(bytes);
+    StreamReader in(source);
+    savevm::Reader reader(in);
+    if (auto s = reader.read_header("virt"); !s) return s;
+    const auto sections = vm.device_sections();
+    for (;;) {
+      auto header = reader.read_section_header();
+      if (!header) return std::unexpected(header.error());
+      if (header->type == savevm::kEof) return {};
+      if (auto s = load_device_section(reader, *header, sections); !s) return s;
+    }
+  }
+
+  std::string kernel_ = write_spin_kernel();
+};
+
+TEST_F(MachineSectionsTest, DeviceStateMovesToAnIdenticalMachineAndRunsOn) {
+  auto source = make(2);
+  source->resume();
+  std::this_thread::sleep_for(20ms);
+  source->pause();
+  const uint64_t counter = source->hart(1).state().x[15];
+  const uint64_t pc = source->hart(1).state().pc;
+  const uint64_t guest_ns = source->clock().ns();
+  ASSERT_GT(counter, 0u);
+  const auto bytes = save(*source);
+
+  auto destination = make(2);
+  ASSERT_TRUE(load(*destination, bytes));
+  EXPECT_EQ(destination->hart(1).state().x[15], counter);
+  EXPECT_EQ(destination->hart(1).state().pc, pc);
+  EXPECT_EQ(destination->clock().ns(), guest_ns);  // guest time continues, not restarts
+
+  // The destination's guest goes on counting from where the source stopped.
+  destination->resume();
+  std::this_thread::sleep_for(10ms);
+  destination->pause();
+  EXPECT_GT(destination->hart(1).state().x[15], counter);
+  EXPECT_GE(destination->clock().ns(), guest_ns);
+}
+
+TEST_F(MachineSectionsTest, DescriptionNamesEverySection) {
+  auto vm = make(1);
+  const auto sections = vm->device_sections();
+  std::vector<std::string> names;
+  for (const auto& s : sections) names.push_back(s.idstr + "/" + std::to_string(s.instance_id));
+  EXPECT_EQ(names[0], "virt-machine/0");
+  EXPECT_EQ(names[1], "timer/0");
+  EXPECT_EQ(names[2], "cpu/0");
+  EXPECT_NE(std::find(names.begin(), names.end(), "serial/0"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "virtio-mmio/7"), names.end());
+}
+
+TEST_F(MachineSectionsTest, DifferentHartCountIsRefusedWithAClearError) {
+  auto source = make(4);
+  const auto bytes = save(*source);
+  auto destination = make(2);
+  auto status = load(*destination, bytes);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().message(),
+            "loading section 'virt-machine' instance 0: virt-machine: field harts: stream has 4, this machine has 2");
+}
+
+}  // namespace
+}  // namespace godwit
