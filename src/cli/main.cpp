@@ -1,16 +1,14 @@
 // godwit: command line to running machine.
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "base/errno_text.hpp"
+#include "base/file_io.hpp"
 #include "cli/command_line.hpp"
 #include "machine/virt_machine.hpp"
 #include "monitor/monitors.hpp"
@@ -25,24 +23,6 @@ int report(const Error& error) {
   return 1;
 }
 
-Status write_whole_file(const std::string& path, const void* data, size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail("could not open '" + path + "': " + errno_text(errno));
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, bytes + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return fail("could not write '" + path + "': " + errno_text(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return fail("could not write '" + path + "': " + errno_text(errno));
-  return {};
-}
 
 // Turns SIGINT/SIGTERM/SIGHUP into an orderly quit, as QEMU does ("terminating
 // on signal N"). The signals are blocked in every thread and collected here.
@@ -100,14 +80,14 @@ int run(const std::vector<std::string>& args) {
 
   if (!config.dumpdtb_path.empty()) {
     const auto& tree = (*machine)->device_tree();
-    if (auto status = write_whole_file(config.dumpdtb_path, tree.data(), tree.size()); !status) {
+    if (auto status = write_file(config.dumpdtb_path, tree); !status) {
       return report(status.error().context("dumpdtb"));
     }
     return 0;
   }
   if (!config.pidfile_path.empty()) {
     const std::string pid = std::to_string(getpid()) + "\n";
-    if (auto status = write_whole_file(config.pidfile_path, pid.data(), pid.size()); !status) {
+    if (auto status = write_file(config.pidfile_path, {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}); !status) {
       return report(status.error().context("-pidfile"));
     }
   }

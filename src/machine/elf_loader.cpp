@@ -1,16 +1,11 @@
 #include "machine/elf_loader.hpp"
 
 #include <elf.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
 
-#include "base/errno_text.hpp"
 #include "machine/virt_memory_map.hpp"
 
 namespace godwit {
@@ -98,28 +93,6 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& m
 }
 
 }  // namespace
-
-Result<std::vector<uint8_t>> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail("could not open '" + path + "': " + errno_text(errno));
-  std::vector<uint8_t> data;
-  struct stat st;
-  if (fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  uint8_t buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return fail("could not read '" + path + "': " + errno_text(err));
-    }
-    if (n == 0) break;
-    data.insert(data.end(), buffer, buffer + n);
-  }
-  ::close(fd);
-  return data;
-}
 
 Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory) {
   if (image.empty()) return fail("kernel image is empty");

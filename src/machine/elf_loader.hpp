@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/file_io.hpp"
 #include "memory/address_space.hpp"
 
 namespace godwit {
@@ -20,9 +21,6 @@ struct LoadedKernel {
   std::optional<uint64_t> fromhost;
   uint64_t highest_address = 0;  // one past the last loaded byte
 };
-
-// Reads the whole file; fails naming the path.
-Result<std::vector<uint8_t>> read_file(const std::string& path);
 
 // Parses `image` and writes it into `memory`. Every segment must lie in RAM
 // or ROM; the error names the segment and its address otherwise.

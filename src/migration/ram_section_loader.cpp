@@ -1,0 +1,145 @@
+#include "migration/ram_section_loader.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace godwit {
+namespace {
+
+std::string hex(uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+std::string at_byte(uint64_t offset) { return " at byte " + std::to_string(offset); }
+
+}  // namespace
+
+RamLoader::RamLoader(StreamReader& in, std::vector<RamBlockView> blocks, RamSectionOptions options)
+    : in_(in), blocks_(std::move(blocks)), options_(options) {}
+
+Status RamLoader::stream_error(uint64_t record_offset) const {
+  return std::unexpected(in_.status().error().context("ram: record" + at_byte(record_offset)));
+}
+
+RamBlockView* RamLoader::find_block(std::string_view id) {
+  for (RamBlockView& block : blocks_) {
+    if (block.id == id) return &block;
+  }
+  return nullptr;
+}
+
+Status RamLoader::load_block_list(uint64_t total_bytes, uint64_t record_offset) {
+  // QEMU consumes block entries until their lengths add up to the total.
+  std::vector<bool> listed(blocks_.size(), false);
+  uint64_t remaining = total_bytes;
+  while (remaining > 0) {
+    const std::string id = in_.get_short_string();
+    const uint64_t length = in_.get_be64();
+    const uint64_t address = options_.ignore_shared ? in_.get_be64() : 0;
+    if (in_.failed()) return stream_error(record_offset);
+    RamBlockView* block = find_block(id);
+    if (block == nullptr) return fail("ram: unknown block '" + id + "'");
+    // godwit's blocks are never resizable, so lengths must match exactly
+    // (QEMU would resize a resizable block instead).
+    if (length != block->used_length) {
+      return fail("ram: block '" + id + "' has length " + hex(block->used_length) + " here, " + hex(length) +
+                  " in the stream");
+    }
+    const size_t index = static_cast<size_t>(block - blocks_.data());
+    if (listed[index]) return fail("ram: block '" + id + "' listed twice");
+    listed[index] = true;
+    if (length > remaining) {
+      return fail("ram: block '" + id + "' of length " + hex(length) + " overruns the total " + hex(total_bytes) +
+                  " of the block list" + at_byte(record_offset));
+    }
+    // A shared block is not copied: both sides must map it at one address.
+    if (options_.ignore_shared && block->shared && address != block->guest_address) {
+      return fail("ram: shared block '" + id + "' is at " + hex(block->guest_address) + " here, " + hex(address) +
+                  " in the stream");
+    }
+    remaining -= length;
+  }
+  return {};
+}
+
+Result<RamBlockView*> RamLoader::record_block(uint64_t flags, uint64_t record_offset) {
+  if (flags & ram_flag::kContinue) {
+    if (last_block_ == nullptr) {
+      return fail("ram: CONTINUE record" + at_byte(record_offset) + " with no previous block");
+    }
+    return last_block_;
+  }
+  // Read the name onto the stack: no allocation per record.
+  char id[256];
+  const uint8_t length = in_.get_u8();
+  in_.get_buffer({reinterpret_cast<uint8_t*>(id), length});
+  if (in_.failed()) return nullptr;
+  RamBlockView* block = find_block({id, length});
+  if (block == nullptr) return fail("ram: unknown block '" + std::string(id, length) + "'" + at_byte(record_offset));
+  if (options_.ignore_shared && block->shared) {
+    return fail("ram: block '" + block->id + "' is shared and not migrated under x-ignore-shared, yet the stream" +
+                at_byte(record_offset) + " sends its pages");
+  }
+  last_block_ = block;
+  return block;
+}
+
+Status RamLoader::load_chunk() {
+  for (;;) {
+    const uint64_t record_offset = in_.offset();
+    const uint64_t header = in_.get_be64();
+    if (in_.failed()) return stream_error(record_offset);
+    // The offset is page aligned by construction: flags take the low bits.
+    const uint64_t flags = header & kRamFlagsMask;
+    const uint64_t offset = header & ~kRamFlagsMask;
+    switch (flags & ~ram_flag::kContinue) {
+      case ram_flag::kEos:
+        if (flags & ram_flag::kContinue) break;
+        return {};
+      case ram_flag::kMemSize:
+        if (flags & ram_flag::kContinue) break;
+        if (auto status = load_block_list(offset, record_offset); !status) return status;
+        continue;
+      case ram_flag::kZero:
+      case ram_flag::kPage: {
+        auto block = record_block(flags, record_offset);
+        if (!block) return std::unexpected(std::move(block.error()));
+        if (*block == nullptr) return stream_error(record_offset);
+        const RamBlockView& target = **block;
+        // Never trust the wire: the page must lie wholly inside the block.
+        if (offset >= target.used_length || target.used_length - offset < kRamPageSize) {
+          return fail("ram: page offset " + hex(offset) + at_byte(record_offset) + " is outside block '" + target.id +
+                      "' (length " + hex(target.used_length) + ")");
+        }
+        uint8_t* page = target.host + offset;
+        if (flags & ram_flag::kPage) {
+          in_.get_buffer({page, kRamPageSize});
+          if (in_.failed()) return stream_error(record_offset);
+          ++stats_.normal_pages;
+          continue;
+        }
+        const uint8_t fill = in_.get_u8();
+        if (in_.failed()) return stream_error(record_offset);
+        if (fill != 0) {
+          return fail("ram: zero page record" + at_byte(record_offset) + " has fill byte " + hex(fill) +
+                      ", expected 0");
+        }
+        // As QEMU's ram_handle_zero: writing zeros over zeros would allocate
+        // destination memory the guest never touched.
+        if (!is_zero_page(page)) {
+          std::memset(page, 0, kRamPageSize);
+          ++stats_.zero_pages_cleared;
+        }
+        ++stats_.zero_pages;
+        continue;
+      }
+      default: break;
+    }
+    return fail("ram: unknown record flags " + hex(flags) + at_byte(record_offset));
+  }
+}
+
+}  // namespace godwit
