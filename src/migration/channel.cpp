@@ -144,7 +144,10 @@ Result<std::unique_ptr<FdStream>> spawn_exec(const ExecAddress& exec, bool child
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigmask(&attributes, &empty);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Its own process group, so cancelling reaches everything the shell
+  // started (`sh -c "a | b"`), not just the shell.
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::vector<char*> argv;
   for (const std::string& arg : exec.args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -162,7 +165,7 @@ Result<std::unique_ptr<FdStream>> spawn_exec(const ExecAddress& exec, bool child
   auto stream = FdStream::create(pair[0], address, pid,
                                child_reads ? FdStream::Use::write_only : FdStream::Use::read_only);
   if (!stream) {
-    ::kill(pid, SIGKILL);
+    ::kill(-pid, SIGKILL);
     waitpid(pid, nullptr, 0);
   }
   return stream;

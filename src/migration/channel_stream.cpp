@@ -158,7 +158,7 @@ void FdStream::shutdown() {
   std::lock_guard lock(mutex_);
   // Tell the peer too, as QEMU's qemu_file_shutdown does on cancel.
   if (fd_ >= 0 && is_socket_) ::shutdown(fd_, SHUT_RDWR);
-  if (child_ > 0) ::kill(child_, SIGTERM);
+  if (child_ > 0) ::kill(-child_, SIGTERM);  // the command's whole process group
 }
 
 Status FdStream::close() {
@@ -196,7 +196,7 @@ Status FdStream::reap_child() {
     if (r == child) break;
     if (r < 0 && err != EINTR) return failure("Cannot wait on pid " + std::to_string(child), err);
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(child, signal_step == 0 ? SIGTERM : SIGKILL);
+      ::kill(-child, signal_step == 0 ? SIGTERM : SIGKILL);
       ++signal_step;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
