@@ -63,7 +63,7 @@ uint64_t sign_extend(T value) {
     bool stored = false;                                                              \
     if (s.reservation_valid && s.reservation_address == pa) {                         \
       type expected = static_cast<type>(s.reservation_value);                         \
-      stored = Hart::ram_compare_exchange<type>(host, expected, static_cast<type>(s.x[d.rs2])); \
+      stored = h.ram_compare_exchange<type>(host, expected, static_cast<type>(s.x[d.rs2])); \
     }                                                                                 \
     s.reservation_valid = false;                                                      \
     s.x[d.rd] = stored ? 0 : 1;                                                       \
@@ -83,7 +83,7 @@ GODWIT_SC(sc_d, uint64_t)
     uint64_t pa;                                                                           \
     uint8_t* host = h.atomic_host_ptr(s.x[d.rs1], sizeof(type), Hart::Access::kWrite, pa); \
     if (host == nullptr) return s.pc;                                                           \
-    const type old = Hart::ram_amo<type>(host, Hart::AmoOp::op, static_cast<type>(s.x[d.rs2])); \
+    const type old = h.ram_amo<type>(host, Hart::AmoOp::op, static_cast<type>(s.x[d.rs2])); \
     s.x[d.rd] = sign_extend(old);                                                          \
     return pc + d.length;                                                                  \
   }

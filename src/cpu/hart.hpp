@@ -199,15 +199,17 @@ class Hart {
   // Translates an aligned LR/SC/AMO address to a RAM host pointer, or traps.
   uint8_t* atomic_host_ptr(uint64_t va, unsigned size, Access access, uint64_t& pa);
 
-  // The only ways the CPU writes guest RAM (memory_access.hpp).
+  // The only ways the CPU writes guest RAM (memory_access.hpp). Each one
+  // reports its write to the AddressSpace's dirty log (ram_note_write).
   template <class T>
-  static void ram_store(uint8_t* host, T value);
-  static void ram_store_byte(uint8_t* host, uint8_t value);
+  void ram_store(uint8_t* host, T value) const;
+  void ram_store_byte(uint8_t* host, uint8_t value) const;
   template <class T>
-  static bool ram_compare_exchange(uint8_t* host, T& expected, T desired);
+  bool ram_compare_exchange(uint8_t* host, T& expected, T desired) const;
   enum class AmoOp : uint8_t { kSwap, kAdd, kXor, kAnd, kOr, kMin, kMax, kMinu, kMaxu };
   template <class T>
-  static T ram_amo(uint8_t* host, AmoOp op, T operand);
+  T ram_amo(uint8_t* host, AmoOp op, T operand) const;
+  void ram_note_write(uint8_t* host, unsigned size) const;
 
   HartState state_{};
   const unsigned hart_id_;

@@ -221,7 +221,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
   if (size <= in_first_page) {
     if (uint8_t* host = memory_.ram_ptr(pa, size)) {
       fill_tlb(*data_tlb_, Access::kWrite, va, pa);
-      store_sized(host, size, value, [](uint8_t* h, auto v) { ram_store(h, v); });
+      store_sized(host, size, value, [this](uint8_t* h, auto v) { ram_store(h, v); });
       note_code_write(host, size);
       return true;
     }

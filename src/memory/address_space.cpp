@@ -99,6 +99,7 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) const {
 bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) const {
   if (uint8_t* p = ram_ptr(pa, size)) {
     store_le_sized(p, size, value);
+    note_ram_write(p, size);
     return true;
   }
   if (find_rom(pa, size) != nullptr) return true;  // ROM ignores writes
@@ -138,6 +139,7 @@ Status AddressSpace::write_bytes(uint64_t pa, std::span<const uint8_t> in) {
     if (uint8_t* p = ram_ptr(addr, 1)) {
       const uint64_t run = std::min<uint64_t>(want, ram_size_ - (addr - ram_base_));
       std::memcpy(p, in.data() + done, run);
+      note_ram_write(p, run);
       done += run;
     } else if (Rom* rom = find_rom(addr, 1)) {
       const uint64_t run = std::min<uint64_t>(want, rom->contents.size() - (addr - rom->base));
@@ -149,5 +151,23 @@ Status AddressSpace::write_bytes(uint64_t pa, std::span<const uint8_t> in) {
   }
   return {};
 }
+
+Status AddressSpace::start_dirty_log() {
+  if (ram_size_ == 0) return fail("cannot log dirty pages: no guest RAM is mapped");
+  if (log_ == nullptr) {
+    log_ = std::make_unique<DirtyLog>(ram_size_);
+  } else {
+    log_->clear();
+  }
+  // Release: a writer that sees the pointer sees a constructed, clear log.
+  dirty_log_.store(log_.get(), std::memory_order_release);
+  return {};
+}
+
+void AddressSpace::mark_dirty(DirtyLog& log, const uint8_t* host, size_t size) const {
+  log.mark(static_cast<uint64_t>(host - ram_host_), size);
+}
+
+void AddressSpace::stop_dirty_log() { dirty_log_.store(nullptr, std::memory_order_release); }
 
 }  // namespace godwit

@@ -3,20 +3,29 @@
 //
 // Threads: the map is built once on the main thread before harts start and is
 // read-only afterwards, so lookups take no lock. Devices guard themselves.
+// The dirty log is switched on and off by the migration thread while harts
+// run; writers find it through an atomic pointer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "devices/mmio_device.hpp"
+#include "memory/dirty_log.hpp"
 
 namespace godwit {
 
 class AddressSpace {
  public:
+  AddressSpace() = default;
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+
   // Registers guest RAM at `base`, backed by `host` (owned by a MemoryBackend).
   Status map_ram(uint64_t base, std::span<uint8_t> host);
   // Registers a read-only region whose contents are copied in; writes to it
@@ -51,6 +60,29 @@ class AddressSpace {
   // Loaders may fill ROM this way (QEMU's rom_add_blob); the guest cannot.
   Status write_bytes(uint64_t pa, std::span<const uint8_t> in);
 
+  // --- dirty-page logging for precopy (migration thread) ---
+  // Starts logging writes to RAM into a log with every page clean; the
+  // caller sends all of RAM once anyway, as QEMU's first pass does. Fails
+  // when no RAM is mapped.
+  Status start_dirty_log();
+  // Stops logging. The log stays allocated (and is reused by the next
+  // start_dirty_log) until the AddressSpace is destroyed: a hart may have
+  // loaded the pointer just before the stop and mark it a moment later (if
+  // that mark lands after the next start's clear, a page is sent once more).
+  void stop_dirty_log();
+  // The log while logging is on, else nullptr.
+  DirtyLog* dirty_log() const { return dirty_log_.load(std::memory_order_acquire); }
+
+  // Records a write of `size` bytes at `host`, a pointer into RAM. Every
+  // writer of RAM calls it after writing (this class, the harts' store
+  // funnel in cpu/memory_access.hpp). Off, it costs one load and one
+  // predictable branch.
+  void note_ram_write(const uint8_t* host, size_t size) const {
+    // Acquire is a plain load on x86-64 and orders the log's construction
+    // before its use on weaker hosts.
+    if (DirtyLog* log = dirty_log_.load(std::memory_order_acquire)) [[unlikely]] mark_dirty(*log, host, size);
+  }
+
  private:
   struct Rom {
     uint64_t base;
@@ -63,6 +95,9 @@ class AddressSpace {
     MmioDevice* device;
   };
 
+  // Out of line, so each inlined store in the interpreter carries only the
+  // test of note_ram_write.
+  [[gnu::noinline]] void mark_dirty(DirtyLog& log, const uint8_t* host, size_t size) const;
   bool overlaps(uint64_t base, uint64_t size) const;
   const Rom* find_rom(uint64_t pa, uint64_t len) const;
   Rom* find_rom(uint64_t pa, uint64_t len) {
@@ -75,6 +110,9 @@ class AddressSpace {
   uint8_t* ram_host_ = nullptr;
   std::vector<Rom> roms_;
   std::vector<Mmio> mmio_;  // few entries; sorted by base
+
+  std::atomic<DirtyLog*> dirty_log_{nullptr};  // published log_, or nullptr when off
+  std::unique_ptr<DirtyLog> log_;              // lives until destruction: see stop_dirty_log
 };
 
 }  // namespace godwit
