@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <thread>
 
+#include "machine/spin_machine_test_util.hpp"
 #include "machine/virt_machine.hpp"
 
 namespace godwit {
@@ -11,25 +11,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// `1: addi a5, a5, 1; j 1b` -- counts forever in a5.
-std::string write_spin_kernel() {
-  const std::string path = ::testing::TempDir() + "godwit-sections-" + std::to_string(getpid()) + ".bin";
-  const uint32_t code[] = {0x00178793, 0xffdff06f};
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
-  return path;
-}
-
 class MachineSectionsTest : public ::testing::Test {
  protected:
   void TearDown() override { ::unlink(kernel_.c_str()); }
 
   std::unique_ptr<VirtMachine> make(unsigned harts) {
-    MachineConfig config;
-    config.ram_size_bytes = 16ull << 20;
-    config.smp = harts;
-    config.kernel_path = kernel_;
-    config.start_paused = true;
-    auto machine = VirtMachine::create(config);
+    auto machine = VirtMachine::create(testing_util::spin_config(kernel_, harts));
     EXPECT_TRUE(machine) << machine.error().message();
     (*machine)->start();
     return std::move(*machine);
@@ -62,7 +49,7 @@ class MachineSectionsTest : public ::testing::Test {
     }
   }
 
-  std::string kernel_ = write_spin_kernel();
+  std::string kernel_ = testing_util::write_spin_kernel("sections");
 };
 
 TEST_F(MachineSectionsTest, DeviceStateMovesToAnIdenticalMachineAndRunsOn) {

@@ -3,36 +3,22 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <future>
 #include <thread>
+
+#include "machine/spin_machine_test_util.hpp"
 
 namespace godwit {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A raw kernel image: `1: addi a5, a5, 1; j 1b` -- counts forever in a5.
-std::string write_spin_kernel() {
-  const std::string path = ::testing::TempDir() + "godwit-spin-" + std::to_string(getpid()) + ".bin";
-  const uint32_t code[] = {0x00178793, 0xffdff06f};
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
-  return path;
-}
-
-MachineConfig spin_config(const std::string& kernel) {
-  MachineConfig config;
-  config.ram_size_bytes = 16ull << 20;
-  config.smp = 2;
-  config.kernel_path = kernel;
-  config.start_paused = true;
-  return config;
-}
+using testing_util::spin_config;
 
 class VirtMachineTest : public ::testing::Test {
  protected:
   void TearDown() override { ::unlink(kernel_.c_str()); }
-  std::string kernel_ = write_spin_kernel();
+  std::string kernel_ = testing_util::write_spin_kernel("virt");
 };
 
 TEST_F(VirtMachineTest, PrelaunchRunningPausedWithGuestTimeStandingStill) {

@@ -11,28 +11,11 @@
 #include <fstream>
 #include <string>
 
+#include "machine/spin_machine_test_util.hpp"
 #include "machine/virt_machine.hpp"
 #include "monitor/qmp_error.hpp"
 
 namespace godwit::testing_util {
-
-// `1: addi a5, a5, 1; j 1b`: counts forever in a5.
-inline std::string write_spin_kernel(const std::string& tag) {
-  const std::string path = ::testing::TempDir() + "godwit-mon-" + tag + "-" + std::to_string(getpid()) + ".bin";
-  const uint32_t code[] = {0x00178793, 0xffdff06f};
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
-  return path;
-}
-
-inline MachineConfig spin_config(const std::string& kernel, unsigned harts = 2) {
-  MachineConfig config;
-  config.ram_size_bytes = 16ull << 20;
-  config.smp = harts;
-  config.kernel_path = kernel;
-  config.start_paused = true;
-  config.name = "unit";
-  return config;
-}
 
 class SocketClient {
  public:
