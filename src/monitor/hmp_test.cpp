@@ -10,24 +10,13 @@
 namespace godwit {
 namespace {
 
-class HmpTest : public ::testing::Test {
+class HmpTest : public testing_util::SpinMachineTest {
  protected:
-  void SetUp() override {
-    auto machine = VirtMachine::create(testing_util::spin_config(kernel_));
-    ASSERT_TRUE(machine) << machine.error().message();
-    machine_ = std::move(*machine);
-    machine_->start();
-  }
-  void TearDown() override {
-    machine_.reset();
-    ::unlink(kernel_.c_str());
-  }
+  HmpTest() : SpinMachineTest("hmp") {}
   std::string run(std::string_view line, unsigned cpu = 0) {
     CommandContext context{*machine_, nullptr, cpu};
     return hmp_execute(context, line);
   }
-  std::string kernel_ = testing_util::write_spin_kernel("hmp");
-  std::unique_ptr<VirtMachine> machine_;
 };
 
 TEST_F(HmpTest, InfoStatusFollowsTheRunState) {

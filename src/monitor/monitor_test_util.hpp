@@ -85,4 +85,23 @@ class SocketClient {
   std::string buffer_;
 };
 
+// A started machine (harts parked in prelaunch) for command handler tests;
+// `tag` keeps the kernel files of concurrently running tests apart.
+class SpinMachineTest : public ::testing::Test {
+ protected:
+  explicit SpinMachineTest(const std::string& tag) : kernel_(write_spin_kernel(tag)) {}
+  void SetUp() override {
+    auto machine = VirtMachine::create(spin_config(kernel_));
+    ASSERT_TRUE(machine) << machine.error().message();
+    machine_ = std::move(*machine);
+    machine_->start();
+  }
+  void TearDown() override {
+    machine_.reset();
+    ::unlink(kernel_.c_str());
+  }
+  std::string kernel_;
+  std::unique_ptr<VirtMachine> machine_;
+};
+
 }  // namespace godwit::testing_util

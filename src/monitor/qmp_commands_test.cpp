@@ -9,26 +9,15 @@
 namespace godwit {
 namespace {
 
-class QmpCommandsTest : public ::testing::Test {
+class QmpCommandsTest : public testing_util::SpinMachineTest {
  protected:
-  void SetUp() override {
-    auto machine = VirtMachine::create(testing_util::spin_config(kernel_));
-    ASSERT_TRUE(machine) << machine.error().message();
-    machine_ = std::move(*machine);
-    machine_->start();
-  }
-  void TearDown() override {
-    machine_.reset();
-    ::unlink(kernel_.c_str());
-  }
+  QmpCommandsTest() : SpinMachineTest("qmp") {}
   QmpResult<Json> run(std::string_view name, const char* arguments = "{}") {
     const CommandSpec* spec = find_qmp_command(name);
     EXPECT_NE(spec, nullptr) << name;
     CommandContext context{*machine_, &fds_};
     return run_qmp_command(*spec, context, Json::parse(arguments));
   }
-  std::string kernel_ = testing_util::write_spin_kernel("qmp");
-  std::unique_ptr<VirtMachine> machine_;
   std::deque<int> fds_;
 };
 
