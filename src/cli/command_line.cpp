@@ -47,6 +47,8 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
      "no display; the serial port on a stdio console with C-a escapes"},
     {"display", true, handle_display, "display type; only none", "none"},
     {"S", false, handle_start_paused, "do not start the harts until told to (monitor cont)"},
+    {"incoming", true, handle_incoming, "wait for a migration stream (or defer: for migrate-incoming)",
+     "tcp:HOST:PORT|unix:PATH|fd:N|exec:CMD|file:PATH[,offset=N]|defer"},
     {"name", true, handle_name, "guest name", "[guest=]NAME"},
     {"pidfile", true, handle_pidfile, "write the process id to FILE", "FILE"},
     {"no-shutdown", false, handle_no_shutdown, "stay in the shutdown state instead of exiting"},

@@ -162,6 +162,13 @@ Status handle_start_paused(ParseState& state, std::string_view) {
   return {};
 }
 
+Status handle_incoming(ParseState& state, std::string_view argument) {
+  if (argument.empty()) return fail("no URI given (use a migration URI or defer)");
+  if (!state.config().incoming.empty()) return fail("given twice: godwit takes one incoming migration channel");
+  state.config().incoming = argument;
+  return {};
+}
+
 Status handle_no_shutdown(ParseState& state, std::string_view) {
   state.config().no_shutdown = true;
   return {};

@@ -99,6 +99,7 @@ int run(const std::vector<std::string>& args) {
     if (!monitors) return report(monitors.error());
     SignalWatcher signals(**machine);
     (*machine)->start();
+    if (auto status = (*machine)->start_incoming_from_command_line(); !status) return report(status.error());
     exit_status = (*machine)->run_until_exit();
   }
   machine->reset();  // stops harts and the I/O loop, restores the terminal

@@ -34,6 +34,7 @@ Status handle_pidfile(ParseState& state, std::string_view argument);
 Status handle_nographic(ParseState& state, std::string_view argument);
 Status handle_start_paused(ParseState& state, std::string_view argument);
 Status handle_no_shutdown(ParseState& state, std::string_view argument);
+Status handle_incoming(ParseState& state, std::string_view argument);
 Status handle_version(ParseState& state, std::string_view argument);
 Status handle_help(ParseState& state, std::string_view argument);
 

@@ -70,6 +70,7 @@ struct MachineConfig {
   std::vector<MonitorConfig> monitors;
 
   bool start_paused = false;  // -S
+  std::string incoming;       // -incoming URI, or "defer" (wait for migrate-incoming)
   bool nographic = false;
   std::string display = "none";
   std::string name;           // -name

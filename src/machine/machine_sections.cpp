@@ -54,6 +54,23 @@ std::vector<DeviceSection> VirtMachine::device_sections() {
                         GuestClockState state{clock_.ns()};
                         return describe_state(state);
                       }});
+  sections.push_back({"globalstate", 0, GlobalState::kVMState.version_id,
+                      [this](StreamWriter& out) {
+                        GlobalState state;
+                        state.set_text(run_state_name(state_before_migration_));
+                        save_state(out, state);
+                      },
+                      [this](StreamReader& in, uint32_t version) -> Status {
+                        GlobalState state;
+                        if (auto status = load_state(in, state, version); !status) return status;
+                        incoming_source_state_ = state.text();
+                        return {};
+                      },
+                      [this] {
+                        GlobalState state;
+                        state.set_text(run_state_name(state_before_migration_));
+                        return describe_state(state);
+                      }});
   for (unsigned i = 0; i < harts_.size(); ++i) {
     Hart& hart = *harts_[i];
     sections.push_back({"cpu", i, HartState::kVMState.version_id, [&hart](StreamWriter& out) { hart.save(out); },

@@ -1,7 +1,11 @@
 // Machine-wide migration state that belongs to no single device.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "migration/vmstate.hpp"
 
@@ -30,6 +34,38 @@ struct GuestClockState {
   template <class V>
   void visit_state(V& v) {
     v.field("guest_ns", guest_ns);
+  }
+};
+
+}  // namespace godwit
+
+namespace godwit {
+
+// The source's run state when it stopped for the switchover (QEMU's
+// "globalstate"): the destination runs the guest only if it ran there, and
+// otherwise takes the same state (a paused guest stays paused).
+struct GlobalState {
+  static constexpr VMStateInfo kVMState{"globalstate", 1, 1};
+  static constexpr size_t kNameBytes = 100;  // QEMU's runstate[100]
+  uint32_t size = 0;                          // bytes of `name` in use, NUL included
+  std::array<uint8_t, kNameBytes> name{};
+  template <class V>
+  void visit_state(V& v) {
+    v.field("size", size);
+    v.validate(size >= 1 && size <= kNameBytes, "run state name size out of range 1..100");
+    v.buffer("runstate", name);
+  }
+  std::string text() const {
+    const size_t end = std::min<size_t>(size, kNameBytes);
+    std::string value(reinterpret_cast<const char*>(name.data()), end);
+    if (auto nul = value.find('\0'); nul != std::string::npos) value.resize(nul);
+    return value;
+  }
+  void set_text(std::string_view value) {
+    name.fill(0);
+    const size_t n = std::min(value.size(), kNameBytes - 1);
+    std::copy_n(value.data(), n, name.begin());
+    size = static_cast<uint32_t>(n + 1);
   }
 };
 

@@ -91,8 +91,12 @@ constexpr bool shutdown_cause_is_guest(ShutdownCause cause) {
 // What the machine tells its listeners (the monitors turn these into QMP
 // events of the same names).
 struct MachineEvent {
-  enum class Kind { kStop, kResume, kShutdown, kReset, kPowerdown } kind;
+  enum class Kind { kStop, kResume, kShutdown, kReset, kPowerdown, kMigration, kMigrationPass };
+  MachineEvent(Kind kind, ShutdownCause cause = ShutdownCause::kHostError) : kind(kind), cause(cause) {}
+  Kind kind;
   ShutdownCause cause = ShutdownCause::kHostError;  // SHUTDOWN and RESET only
+  std::string migration_status;                     // MIGRATION only
+  uint64_t pass = 0;                                // MIGRATION_PASS only
 };
 
 }  // namespace godwit

@@ -27,6 +27,13 @@ constexpr auto kRtcPollInterval = std::chrono::milliseconds(10);
 Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& config) {
   std::unique_ptr<VirtMachine> machine(new VirtMachine(config));
   if (auto status = machine->build(); !status) return std::unexpected(std::move(status.error()));
+  FdStore& fds = machine->fd_store_;
+  machine->migration_ = std::make_unique<Migration>(*machine, [&fds](const std::string& name) -> Result<int> {
+    const int fd = fds.take_named(name);
+    if (fd < 0) return fail("File descriptor named '" + name + "' has not been found");
+    return fd;
+  });
+  machine->autostart_ = !config.start_paused;
   return machine;
 }
 
@@ -156,6 +163,12 @@ Status VirtMachine::load_images() {
 }
 
 VirtMachine::~VirtMachine() {
+  {
+    std::lock_guard lock(mutex_);
+    serving_requests_ = false;
+    requests_.clear();  // a migration thread waiting on a task sees it dropped
+  }
+  if (migration_) migration_->shutdown();
   stop_harts();
   io_loop_.stop();
 }
@@ -171,7 +184,10 @@ void VirtMachine::start() {
     });
   }
   for (auto& control : controls_) control->wait_parked();
-  if (config_.start_paused) {
+  if (!config_.incoming.empty()) {
+    std::lock_guard lock(mutex_);
+    run_state_ = RunState::kInmigrate;  // until the stream is loaded
+  } else if (config_.start_paused) {
     std::lock_guard lock(mutex_);
     run_state_ = RunState::kPrelaunch;
   } else {
@@ -229,12 +245,18 @@ Status VirtMachine::cont() {
   const RunState state = run_state();
   if (run_state_needs_reset(state)) return fail("Resetting the Virtual Machine is required");
   if (state == RunState::kRunning) return {};
+  if (state == RunState::kInmigrate) {
+    autostart_ = true;  // QEMU: run once the incoming migration is loaded
+    return {};
+  }
+  if (state == RunState::kFinishMigrate) return fail("Migration is not finalized yet");
   resume();
   emit({MachineEvent::Kind::kResume});
   return {};
 }
 
 void VirtMachine::stop() {
+  if (run_state() == RunState::kInmigrate) autostart_ = false;
   if (run_state() != RunState::kRunning) return;
   pause();
   emit({MachineEvent::Kind::kStop});
@@ -286,6 +308,7 @@ RunState VirtMachine::run_state() const {
 
 void VirtMachine::post(Request request) {
   std::lock_guard lock(mutex_);
+  if (!serving_requests_) return;  // dropped: nothing will serve it
   requests_.push_back(std::move(request));
   requests_changed_.notify_all();
 }
@@ -336,6 +359,13 @@ int VirtMachine::run_until_exit() {
       exit_code = exit_code_;
     }
     if (exit_code) {
+      {
+        std::lock_guard lock(mutex_);
+        serving_requests_ = false;
+        requests_.clear();
+      }
+      // A migration must not outlive the loop that serves its requests.
+      migration_->shutdown();
       pause();
       return *exit_code;
     }

@@ -42,10 +42,12 @@
 #include "memory/address_space.hpp"
 #include "memory/memory_backend.hpp"
 #include "migration/device_section.hpp"
+#include "migration/migratable_vm.hpp"
+#include "migration/migration.hpp"
 
 namespace godwit {
 
-class VirtMachine final : public PowerControl {
+class VirtMachine final : public PowerControl, public MigratableVm {
  public:
   // Builds everything (RAM, devices, chardevs, kernel, device tree) without
   // running any guest code. Fails with one line naming what was wrong.
@@ -113,7 +115,25 @@ class VirtMachine final : public PowerControl {
 
   // Every device's and hart's state as migration stream sections, in the
   // order they are saved. Save and load only while the machine is paused.
-  std::vector<DeviceSection> device_sections();
+  std::vector<DeviceSection> device_sections() override;
+
+  // Migrations of this machine (migrate, -incoming, query-migrate).
+  Migration& migration() { return *migration_; }
+  // -incoming URI: listens for the stream (after start(), which leaves a
+  // machine with -incoming in inmigrate). Fails for a bad address.
+  Status start_incoming_from_command_line();
+
+  // MigratableVm (migration threads).
+  std::string_view machine_type() const override { return config_.machine_type; }
+  std::vector<RamBlockView> ram_blocks() override;
+  Status start_dirty_log() override { return memory_.start_dirty_log(); }
+  void stop_dirty_log() override { memory_.stop_dirty_log(); }
+  DirtyLog& dirty_log() override { return *memory_.dirty_log(); }
+  Status stop_for_switchover() override;
+  void finish_outgoing(bool success) override;
+  void finish_incoming(const Status& result) override;
+  void emit_migration_status(MigrationStatus status) override;
+  void emit_migration_pass(uint64_t pass) override;
 
  private:
   struct Request {
@@ -135,6 +155,9 @@ class VirtMachine final : public PowerControl {
   void emit(MachineEvent event);
   void set_run_state(RunState state);
   void guest_poweroff(int exit_code);
+  // Runs `task` on the main thread and waits for it; fails if the machine
+  // stops serving requests first (it is going away).
+  Status run_on_main_and_wait(std::function<void()> task);
 
   MachineConfig config_;
   GuestClock clock_;
@@ -170,6 +193,13 @@ class VirtMachine final : public PowerControl {
   std::optional<int> exit_code_;  // set by quit() or a power-off: the run ends
 
   EventListener event_listener_;  // main thread
+  bool serving_requests_ = true;  // false once run_until_exit returned: posts are dropped
+
+  // Migration. The object goes first: its threads use everything above.
+  RunState state_before_migration_ = RunState::kRunning;  // main thread
+  bool autostart_ = true;                 // destination: run after loading (-S, stop and cont in inmigrate)
+  std::string incoming_source_state_;     // destination: the source's run state, from "globalstate"
+  std::unique_ptr<Migration> migration_;
 };
 
 }  // namespace godwit

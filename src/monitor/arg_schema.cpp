@@ -46,6 +46,11 @@ QmpResult<void> check(const ArgSpec& spec, const Json& value) {
         }
       }
       return {};
+    case ArgType::kArray:
+      if (!value.is_array()) return wrong_type(spec.name, "array");
+      return {};
+    case ArgType::kAny:
+      return {};
   }
   return {};
 }

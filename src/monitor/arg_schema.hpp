@@ -16,6 +16,8 @@ enum class ArgType {
   kUint64,      // QAPI 'uint64' and 'size'
   kBool,
   kStringList,  // an array of strings, each one of ArgSpec::choices when given
+  kArray,       // an array the handler checks element by element
+  kAny,         // any JSON value: the handler checks it (migrate's `channels`)
 };
 
 struct ArgSpec {

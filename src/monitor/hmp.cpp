@@ -9,6 +9,7 @@
 
 #include "cli/version.hpp"
 #include "monitor/memory_dump.hpp"
+#include "monitor/migration_commands.hpp"
 
 namespace godwit {
 namespace {
@@ -84,6 +85,59 @@ HmpResult run_dump(CommandContext& c, const Args& args, bool physical) {
 HmpResult run_x(CommandContext& c, const Args& args) { return run_dump(c, args, false); }
 HmpResult run_xp(CommandContext& c, const Args& args) { return run_dump(c, args, true); }
 
+// Runs a query and renders its reply, or prints the error.
+HmpResult run_query(CommandContext& c, std::string_view name, std::string (*render)(const Json&)) {
+  auto result = run_qmp_command(*find_qmp_command(name), c, Json::object());
+  if (!result) return print_error(result.error());
+  return render(*result);
+}
+
+HmpResult run_migrate(CommandContext& c, const Args& args) {
+  // QEMU's "migrate [-d] uri": without -d it waits for the end; godwit's
+  // monitor returns at once either way and `info migrate` follows it.
+  std::vector<std::string> rest;
+  for (const std::string& arg : args) {
+    if (arg != "-d") rest.push_back(arg);
+  }
+  if (rest.size() != 1) return std::unexpected("migrate: expected one URI");
+  return run_qmp(c, "migrate", Json{{"uri", rest[0]}});
+}
+HmpResult run_migrate_incoming(CommandContext& c, const Args& args) {
+  return run_qmp(c, "migrate-incoming", Json{{"uri", args[0]}});
+}
+HmpResult run_migrate_cancel(CommandContext& c, const Args&) { return run_qmp(c, "migrate_cancel"); }
+
+HmpResult set_parameters(CommandContext& c, const QmpResult<Json>& arguments) {
+  if (!arguments) return print_error(arguments.error());
+  return run_qmp(c, "migrate-set-parameters", *arguments);
+}
+HmpResult run_migrate_set_parameter(CommandContext& c, const Args& args) {
+  return set_parameters(c, hmp_parameter_arguments(args[0], args[1]));
+}
+HmpResult run_migrate_set_speed(CommandContext& c, const Args& args) {
+  return set_parameters(c, hmp_parameter_arguments("max-bandwidth", args[0]));
+}
+HmpResult run_migrate_set_downtime(CommandContext& c, const Args& args) {
+  // Seconds, fractions allowed, as the classic command took them.
+  char* end = nullptr;
+  const double seconds = std::strtod(args[0].c_str(), &end);
+  if (end == args[0].c_str() || *end != '\0' || !(seconds >= 0)) return std::unexpected("invalid value for seconds");
+  return set_parameters(c, Json{{"downtime-limit", static_cast<int64_t>(seconds * 1000.0 + 0.5)}});
+}
+HmpResult run_migrate_set_capability(CommandContext& c, const Args& args) {
+  if (args[1] != "on" && args[1] != "off") return std::unexpected("Expected 'on' or 'off'");
+  return run_qmp(c, "migrate-set-capabilities",
+                 Json{{"capabilities", Json::array({Json{{"capability", args[0]}, {"state", args[1] == "on"}}})}});
+}
+
+HmpResult info_migrate(CommandContext& c, const Args&) { return run_query(c, "query-migrate", format_info_migrate); }
+HmpResult info_migrate_parameters(CommandContext& c, const Args&) {
+  return run_query(c, "query-migrate-parameters", format_migrate_parameters);
+}
+HmpResult info_migrate_capabilities(CommandContext& c, const Args&) {
+  return run_query(c, "query-migrate-capabilities", format_migrate_capabilities);
+}
+
 HmpResult info_status(CommandContext& c, const Args&) {
   const RunState state = c.machine.run_state();
   std::string text = "VM status: ";
@@ -131,6 +185,9 @@ HmpResult info_cpus(CommandContext& c, const Args&) {
 constexpr HmpCommand kInfoCommands[] = {
     {"chardev", "", "show the character devices", info_chardev},
     {"cpus", "", "show infos for each CPU", info_cpus},
+    {"migrate", "", "show migration status", info_migrate},
+    {"migrate_capabilities", "", "show current migration capabilities", info_migrate_capabilities},
+    {"migrate_parameters", "", "show current migration parameters", info_migrate_parameters},
     {"name", "", "show the current VM name", info_name},
     {"registers", "[-a|vcpu]",
      "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the "
@@ -149,6 +206,16 @@ constexpr HmpCommand kCommands[] = {
     {"info", "[subcommand]", "show various information about the system state", run_info, 0, 2},
     {"memsave", "addr size file", "save to disk virtual memory dump starting at 'addr' of size 'size'",
      run_memsave, 3, 3},
+    {"migrate", "[-d] uri", "migrate to URI (-d: do not wait for completion)", run_migrate, 1, 2},
+    {"migrate_cancel", "", "cancel the current VM migration", run_migrate_cancel},
+    {"migrate_incoming", "uri", "Continue an incoming migration from an -incoming defer", run_migrate_incoming, 1, 1},
+    {"migrate_set_capability", "capability state", "Enable/Disable the usage of a capability for migration",
+     run_migrate_set_capability, 2, 2},
+    {"migrate_set_downtime", "value", "set maximum tolerated downtime (in seconds) for migrations",
+     run_migrate_set_downtime, 1, 1},
+    {"migrate_set_parameter", "parameter value", "Set the parameter for migration", run_migrate_set_parameter, 2, 2},
+    {"migrate_set_speed", "value", "set maximum speed (in bytes) for migrations (a plain number is MiB)",
+     run_migrate_set_speed, 1, 1},
     {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'",
      run_pmemsave, 3, 3},
     {"quit|q", "", "quit the emulator", run_quit},

@@ -9,6 +9,7 @@
 #include "monitor/command_context.hpp"
 #include "monitor/hmp.hpp"
 #include "monitor/memory_dump.hpp"
+#include "monitor/migration_commands.hpp"
 
 namespace godwit {
 namespace {
@@ -230,6 +231,16 @@ constexpr ArgSpec kHumanMonitorArgs[] = {{"command-line", ArgType::kString}, {"c
 constexpr ArgSpec kFdnameArgs[] = {{"fdname", ArgType::kString}};
 constexpr ArgSpec kAddFdArgs[] = {{"fdset-id", ArgType::kInt, true}, {"opaque", ArgType::kString, true}};
 constexpr ArgSpec kRemoveFdArgs[] = {{"fdset-id", ArgType::kInt}, {"fd", ArgType::kInt, true}};
+constexpr ArgSpec kMigrateArgs[] = {{"uri", ArgType::kString, true},
+                                    {"channels", ArgType::kAny, true},
+                                    {"detach", ArgType::kBool, true},
+                                    {"resume", ArgType::kBool, true}};
+constexpr ArgSpec kMigrateIncomingArgs[] = {
+    {"uri", ArgType::kString, true}, {"channels", ArgType::kAny, true}, {"exit-on-error", ArgType::kBool, true}};
+constexpr ArgSpec kMigrateSetParametersArgs[] = {{"downtime-limit", ArgType::kInt, true},
+                                                 {"max-bandwidth", ArgType::kUint64, true},
+                                                 {"avail-switchover-bandwidth", ArgType::kUint64, true}};
+constexpr ArgSpec kMigrateSetCapabilitiesArgs[] = {{"capabilities", ArgType::kArray}};
 
 using enum CommandThread;
 constexpr CommandSpec kCommands[] = {
@@ -254,6 +265,14 @@ constexpr CommandSpec kCommands[] = {
     {"add-fd", kAddFdArgs, kIoLoop, add_fd},
     {"remove-fd", kRemoveFdArgs, kIoLoop, remove_fd},
     {"query-fdsets", {}, kIoLoop, query_fdsets},
+    {"migrate", kMigrateArgs, kMain, qmp_migrate},
+    {"migrate-incoming", kMigrateIncomingArgs, kMain, qmp_migrate_incoming},
+    {"migrate_cancel", {}, kIoLoop, qmp_migrate_cancel},
+    {"query-migrate", {}, kIoLoop, qmp_query_migrate},
+    {"migrate-set-parameters", kMigrateSetParametersArgs, kIoLoop, qmp_migrate_set_parameters},
+    {"query-migrate-parameters", {}, kIoLoop, qmp_query_migrate_parameters},
+    {"migrate-set-capabilities", kMigrateSetCapabilitiesArgs, kIoLoop, qmp_migrate_set_capabilities},
+    {"query-migrate-capabilities", {}, kIoLoop, qmp_query_migrate_capabilities},
 };
 
 }  // namespace

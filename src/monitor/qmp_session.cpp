@@ -246,6 +246,14 @@ Json make_event(const MachineEvent& event) {
       message["data"] = Json{{"guest", shutdown_cause_is_guest(event.cause)},
                              {"reason", shutdown_cause_name(event.cause)}};
       break;
+    case MachineEvent::Kind::kMigration:
+      message["event"] = "MIGRATION";
+      message["data"] = Json{{"status", event.migration_status}};
+      break;
+    case MachineEvent::Kind::kMigrationPass:
+      message["event"] = "MIGRATION_PASS";
+      message["data"] = Json{{"pass", event.pass}};
+      break;
   }
   return message;
 }

@@ -1,0 +1,117 @@
+// The virt machine's side of a migration: its RAM as the stream names it,
+// and the life-cycle steps at the switchover, on both ends.
+#include <cstdio>
+#include <future>
+
+#include "machine/machine_state.hpp"
+#include "machine/virt_machine.hpp"
+#include "machine/virt_memory_map.hpp"
+
+namespace godwit {
+namespace {
+
+std::optional<RunState> run_state_from_name(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(RunState::kColo); ++i) {
+    if (run_state_name(static_cast<RunState>(i)) == name) return static_cast<RunState>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<RamBlockView> VirtMachine::ram_blocks() {
+  const std::span<uint8_t> host = ram_->host();
+  return {RamBlockView{ram_->id(), host.data(), host.size(), virt::kDramBase, ram_->shared()}};
+}
+
+Status VirtMachine::start_incoming_from_command_line() {
+  if (config_.incoming.empty() || config_.incoming == "defer") return {};
+  auto address = parse_migration_uri(config_.incoming, MigrationDirection::incoming);
+  if (!address) return std::unexpected(std::move(address.error()).context("-incoming"));
+  if (auto status = migration_->start_incoming(MigrationTarget{*address, std::nullopt}); !status) {
+    return std::unexpected(std::move(status.error()).context("-incoming " + config_.incoming));
+  }
+  return {};
+}
+
+Status VirtMachine::run_on_main_and_wait(std::function<void()> task) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  run_on_main([done, task = std::move(task)] {
+    task();
+    done->set_value();
+  });
+  // A task dropped unserved (the machine is exiting) breaks the promise.
+  try {
+    finished.get();
+  } catch (const std::future_error&) {
+    return fail("the machine is shutting down");
+  }
+  return {};
+}
+
+Status VirtMachine::stop_for_switchover() {
+  return run_on_main_and_wait([this] {
+    state_before_migration_ = run_state();
+    if (state_before_migration_ == RunState::kRunning) {
+      pause();
+      emit({MachineEvent::Kind::kStop});
+    }
+    set_run_state(RunState::kFinishMigrate);
+  });
+}
+
+void VirtMachine::finish_outgoing(bool success) {
+  (void)run_on_main_and_wait([this, success] {
+    if (run_state() != RunState::kFinishMigrate) return;  // never switched over: nothing to give back
+    if (success) {
+      set_run_state(RunState::kPostmigrate);
+    } else if (state_before_migration_ == RunState::kRunning) {
+      resume();
+      emit({MachineEvent::Kind::kResume});
+    } else {
+      set_run_state(state_before_migration_);
+    }
+  });
+}
+
+void VirtMachine::finish_incoming(const Status& result) {
+  (void)run_on_main_and_wait([this, &result] {
+    if (!result) {
+      // QEMU's exit-on-error: the destination has no guest worth keeping.
+      std::fprintf(stderr, "godwit: load of migration failed: %s\n", result.error().message().c_str());
+      quit(ShutdownCause::kHostError, 1);
+      return;
+    }
+    const std::optional<RunState> source = run_state_from_name(incoming_source_state_);
+    if (!source || *source == RunState::kRunning) {
+      if (autostart_) {
+        resume();
+        emit({MachineEvent::Kind::kResume});
+      } else {
+        set_run_state(RunState::kPaused);
+      }
+    } else {
+      set_run_state(*source == RunState::kFinishMigrate ? RunState::kPaused : *source);
+    }
+  });
+}
+
+void VirtMachine::emit_migration_status(MigrationStatus status) {
+  run_on_main([this, status] {
+    MachineEvent event{MachineEvent::Kind::kMigration};
+    event.migration_status = std::string(migration_status_name(status));
+    emit(event);
+  });
+}
+
+void VirtMachine::emit_migration_pass(uint64_t pass) {
+  if (!migration_->events_enabled()) return;
+  run_on_main([this, pass] {
+    MachineEvent event{MachineEvent::Kind::kMigrationPass};
+    event.pass = pass;
+    emit(event);
+  });
+}
+
+}  // namespace godwit

@@ -1,0 +1,73 @@
+// Throughput of a migration stream in QEMU's 100 ms windows (BUFFER_DELAY):
+// the measured rate that decides when the rest fits in the downtime limit,
+// and the allowance that keeps a running guest's migration under
+// max-bandwidth.
+//
+// Threads: owned by the migration thread.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+namespace godwit {
+
+class BandwidthWindow {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kWindow{100};
+
+  explicit BandwidthWindow(Clock::time_point now) : window_start_(now) {}
+
+  void add(uint64_t bytes, uint64_t pages) {
+    window_bytes_ += bytes;
+    window_pages_ += pages;
+  }
+
+  // Closes the window once it is 100 ms old; returns whether it did, with
+  // bytes_per_ms() and friends then describing that window.
+  bool roll(Clock::time_point now) {
+    const auto elapsed = now - window_start_;
+    if (elapsed < kWindow) return false;
+    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    bytes_per_ms_ = static_cast<double>(window_bytes_) / ms;
+    pages_per_second_ = static_cast<uint64_t>(static_cast<double>(window_pages_) * 1000.0 / ms);
+    measured_ = true;
+    window_bytes_ = 0;
+    window_pages_ = 0;
+    window_start_ = now;
+    return true;
+  }
+
+  // The last closed window's rate; 0 until one has closed, so that no
+  // switchover is decided on a burst into the socket buffer (QEMU's rule).
+  double bytes_per_ms() const { return measured_ ? bytes_per_ms_ : 0.0; }
+  double megabits_per_second() const { return bytes_per_ms_ * 8.0 / 1000.0; }
+  uint64_t pages_per_second() const { return pages_per_second_; }
+
+  // How long to wait before sending more while at most `limit` bytes/s may
+  // go (0: no limit): until the window ends once its allowance is used.
+  Clock::duration wait_needed(uint64_t limit, Clock::time_point now) const {
+    if (limit == 0) return Clock::duration::zero();
+    const double allowance = static_cast<double>(limit) * std::chrono::duration<double>(kWindow).count();
+    if (static_cast<double>(window_bytes_) < allowance) return Clock::duration::zero();
+    return std::max(Clock::duration::zero(), window_start_ + kWindow - now);
+  }
+
+  // Bytes the window may still carry under `limit` (no limit: `cap`).
+  uint64_t allowance_left(uint64_t limit, uint64_t cap) const {
+    if (limit == 0) return cap;
+    const auto allowance = static_cast<uint64_t>(static_cast<double>(limit) * 0.1);
+    return window_bytes_ >= allowance ? 0 : std::min(cap, allowance - window_bytes_);
+  }
+
+ private:
+  Clock::time_point window_start_;
+  uint64_t window_bytes_ = 0;
+  uint64_t window_pages_ = 0;
+  double bytes_per_ms_ = 0;
+  uint64_t pages_per_second_ = 0;
+  bool measured_ = false;
+};
+
+}  // namespace godwit

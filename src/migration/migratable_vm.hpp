@@ -1,0 +1,53 @@
+// What a migration needs from the machine it moves: its RAM and dirty log,
+// its device sections, and the life-cycle steps around the switchover. The
+// machine implements it; the migration code knows nothing else about it.
+//
+// Threads: the migration threads call every member. Those that change the
+// life cycle hand the work to the machine's main thread and wait for it.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "memory/dirty_log.hpp"
+#include "migration/device_section.hpp"
+#include "migration/migration_config.hpp"
+#include "migration/ram_section.hpp"
+
+namespace godwit {
+
+class MigratableVm {
+ public:
+  virtual ~MigratableVm() = default;
+
+  virtual std::string_view machine_type() const = 0;
+  // Guest RAM as the stream names it. Logging covers the blocks in order,
+  // as one range of RAM offsets.
+  virtual std::vector<RamBlockView> ram_blocks() = 0;
+  virtual Status start_dirty_log() = 0;
+  virtual void stop_dirty_log() = 0;
+  virtual DirtyLog& dirty_log() = 0;  // valid between start and stop
+
+  // Every non-RAM section, in save order. Save and load only with the guest
+  // stopped (after stop_for_switchover, or on a destination in inmigrate).
+  virtual std::vector<DeviceSection> device_sections() = 0;
+
+  // Source. Stops the guest for the switchover (run state finish-migrate, a
+  // STOP event if it was running). Fails if the machine is going away.
+  virtual Status stop_for_switchover() = 0;
+  // Source, after the stream is finished: postmigrate on success; on failure
+  // or cancel the run state from before the migration, resuming a guest
+  // that ran (RESUME). Called once per migration, switchover or not.
+  virtual void finish_outgoing(bool success) = 0;
+
+  // Destination, after the whole stream loaded (or failed to).
+  virtual void finish_incoming(const Status& result) = 0;
+
+  // A migration status change or a dirty-bitmap sync, for the events the
+  // `events` capability turns on (the Migration object decides).
+  virtual void emit_migration_status(MigrationStatus status) = 0;
+  virtual void emit_migration_pass(uint64_t pass) = 0;
+};
+
+}  // namespace godwit

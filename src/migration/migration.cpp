@@ -1,0 +1,219 @@
+#include "migration/migration.hpp"
+
+#include "migration/incoming_loader.hpp"
+#include "migration/precopy_sender.hpp"
+#include "migration/stream_reader.hpp"
+#include "migration/stream_writer.hpp"
+
+namespace godwit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Large writes: a 4 KiB page record is 4104 bytes, so one flush carries a
+// few hundred pages in one syscall.
+constexpr size_t kStreamBufferBytes = 2u << 20;
+
+uint64_t ms_between(Clock::time_point from, Clock::time_point to) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+}
+
+}  // namespace
+
+MigrationParameters Migration::parameters() const {
+  std::lock_guard lock(mutex_);
+  return parameters_;
+}
+
+void Migration::set_parameters(const MigrationParameters& parameters) {
+  std::lock_guard lock(mutex_);
+  parameters_ = parameters;
+}
+
+MigrationCapabilities Migration::capabilities() const {
+  std::lock_guard lock(mutex_);
+  return capabilities_;
+}
+
+Status Migration::set_capabilities(const MigrationCapabilities& capabilities) {
+  std::lock_guard lock(mutex_);
+  if (outgoing_running_ || migration_status_running(progress_.snapshot().status)) {
+    return fail("There's a migration process in progress");
+  }
+  capabilities_ = capabilities;
+  return {};
+}
+
+MigrationProgress Migration::progress() const { return progress_.snapshot(); }
+
+bool Migration::running() const {
+  std::lock_guard lock(mutex_);
+  return outgoing_running_;
+}
+
+void Migration::set_status(MigrationStatus status) {
+  bool changed = false;
+  progress_.update([&](MigrationProgress& p) {
+    changed = p.status != status;
+    p.status = status;
+  });
+  if (changed && events_enabled()) vm_.emit_migration_status(status);
+}
+
+Status Migration::start_outgoing(const MigrationTarget& target) {
+  std::lock_guard lock(mutex_);
+  if (outgoing_running_ || migration_status_running(progress_.snapshot().status)) {
+    return fail("There's a migration process in progress");
+  }
+  if (outgoing_thread_.joinable()) outgoing_thread_.join();  // the last one has finished
+  outgoing_running_ = true;
+  cancel_ = std::make_shared<CancelToken>();
+  progress_.update([](MigrationProgress& p) { p = MigrationProgress{}; });
+  outgoing_thread_ = std::thread([this, target, capabilities = capabilities_] { run_outgoing(target, capabilities); });
+  return {};
+}
+
+void Migration::cancel() {
+  std::lock_guard lock(mutex_);
+  if (!outgoing_running_) return;
+  const MigrationStatus status = progress_.snapshot().status;
+  if (status != MigrationStatus::kSetup && status != MigrationStatus::kActive) return;
+  // The thread sees the token at its next step and a blocked write fails
+  // at once; it then reports cancelled and gives the guest back.
+  progress_.update([](MigrationProgress& p) { p.status = MigrationStatus::kCancelling; });
+  if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kCancelling);
+  cancel_->cancel();
+  if (outgoing_channel_ != nullptr) outgoing_channel_->shutdown();
+}
+
+void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities) {
+  const Clock::time_point started = Clock::now();
+  std::shared_ptr<CancelToken> cancel;
+  {
+    std::lock_guard lock(mutex_);
+    cancel = cancel_;
+  }
+  set_status(MigrationStatus::kSetup);
+
+  Status result;
+  std::optional<Clock::time_point> stop_time;
+  auto channel = connect_outgoing(target.main, fd_lookup_);
+  if (!channel) {
+    result = std::unexpected(channel.error());
+  } else {
+    {
+      std::lock_guard lock(mutex_);
+      outgoing_channel_ = channel->get();
+      if (cancel->cancelled()) (*channel)->shutdown();
+    }
+    StreamWriter out((*channel)->sink(), kStreamBufferBytes);
+    PrecopySender sender(vm_, out, PrecopyOptions{[this] { return parameters(); }, capabilities}, progress_, *cancel);
+    result = sender.run(started);
+    if (sender.switched_over()) stop_time = sender.stop_time();
+    // Closing waits for an exec'd command, whose failure fails the migration.
+    if (result) {
+      result = (*channel)->close();
+    } else {
+      (*channel)->shutdown();
+      (void)(*channel)->close();
+    }
+    std::lock_guard lock(mutex_);
+    outgoing_channel_ = nullptr;
+  }
+  vm_.stop_dirty_log();
+
+  const Clock::time_point ended = Clock::now();
+  MigrationStatus final_status = MigrationStatus::kCompleted;
+  if (cancel->cancelled()) {
+    final_status = MigrationStatus::kCancelled;
+  } else if (!result) {
+    final_status = MigrationStatus::kFailed;
+  }
+  // The run state first (postmigrate, or the guest given back), so that a
+  // client seeing the final status sees the machine where it ends up.
+  vm_.finish_outgoing(final_status == MigrationStatus::kCompleted);
+  progress_.update([&](MigrationProgress& p) {
+    p.total_time_ms = ms_between(started, ended);
+    if (final_status == MigrationStatus::kCompleted) {
+      p.downtime_ms = stop_time ? ms_between(*stop_time, ended) : 0;
+      p.remaining_bytes = 0;
+    }
+    if (final_status == MigrationStatus::kFailed) p.error_desc = result.error().message();
+  });
+  set_status(final_status);
+  std::lock_guard lock(mutex_);
+  outgoing_running_ = false;
+}
+
+Status Migration::start_incoming(const MigrationTarget& target) {
+  std::lock_guard lock(mutex_);
+  if (incoming_started_) return fail("The incoming migration has already been started");
+  auto listener = listen_incoming(target.main, fd_lookup_);
+  if (!listener) return std::unexpected(listener.error());
+  incoming_started_ = true;
+  incoming_listener_ = listener->get();
+  cancel_ = std::make_shared<CancelToken>();
+  progress_.update([&](MigrationProgress& p) {
+    p = MigrationProgress{};
+    p.incoming = true;
+    p.status = MigrationStatus::kSetup;
+    const MigrationAddress& bound = (*listener)->bound_address();
+    if (std::holds_alternative<InetAddress>(bound) || std::holds_alternative<UnixAddress>(bound)) {
+      p.socket_address = to_string(bound);
+    }
+  });
+  if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
+  listener_owner_ = std::move(*listener);
+  incoming_thread_ = std::thread([this, capabilities = capabilities_] { run_incoming(capabilities); });
+  return {};
+}
+
+void Migration::run_incoming(MigrationCapabilities capabilities) {
+  const Clock::time_point started = Clock::now();
+  IncomingListener* listener = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    listener = incoming_listener_;
+  }
+  Status result;
+  auto channel = listener->accept_one(std::nullopt);
+  if (!channel) {
+    result = std::unexpected(channel.error());
+  } else {
+    {
+      std::lock_guard lock(mutex_);
+      incoming_channel_ = channel->get();
+    }
+    listener->close();
+    set_status(MigrationStatus::kActive);
+    StreamReader in((*channel)->source(), kStreamBufferBytes);
+    result = load_migration_stream(in, vm_, capabilities);
+    (void)(*channel)->close();
+    std::lock_guard lock(mutex_);
+    incoming_channel_ = nullptr;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    incoming_listener_ = nullptr;
+  }
+  progress_.update([&](MigrationProgress& p) {
+    p.total_time_ms = ms_between(started, Clock::now());
+    if (!result) p.error_desc = result.error().message();
+  });
+  vm_.finish_incoming(result);
+  set_status(result ? MigrationStatus::kCompleted : MigrationStatus::kFailed);
+}
+
+void Migration::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    if (cancel_) cancel_->cancel();
+    if (outgoing_channel_ != nullptr) outgoing_channel_->shutdown();
+    if (incoming_listener_ != nullptr) incoming_listener_->shutdown();
+    if (incoming_channel_ != nullptr) incoming_channel_->shutdown();
+  }
+  if (outgoing_thread_.joinable()) outgoing_thread_.join();
+  if (incoming_thread_.joinable()) incoming_thread_.join();
+}
+
+}  // namespace godwit

@@ -1,0 +1,215 @@
+#include "migration/precopy_sender.hpp"
+
+#include <bit>
+
+#include "migration/savevm_format.hpp"
+
+namespace godwit {
+namespace {
+
+// The most one PART chunk carries when no bandwidth limit applies, so that
+// parameters, cancel and the convergence check are looked at often.
+constexpr uint64_t kChunkCapBytes = 8u << 20;
+// The shortest time between two syncs that a finished pass asks for.
+constexpr auto kMinSyncInterval = std::chrono::milliseconds(5);
+
+uint64_t elapsed_ms(PrecopySender::Clock::time_point from, PrecopySender::Clock::time_point to) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+}
+
+uint64_t popcount(const std::vector<uint64_t>& words) {
+  uint64_t count = 0;
+  for (uint64_t word : words) count += static_cast<uint64_t>(std::popcount(word));
+  return count;
+}
+
+}  // namespace
+
+PrecopySender::PrecopySender(MigratableVm& vm, StreamWriter& out, PrecopyOptions options, ProgressBoard& progress,
+                             CancelToken& cancel)
+    : vm_(vm),
+      out_(out),
+      writer_(out),
+      options_(std::move(options)),
+      parameters_(options_.parameters()),
+      progress_(progress),
+      cancel_(cancel),
+      blocks_(vm.ram_blocks()),
+      ram_(out, blocks_, RamSectionOptions{options_.capabilities[MigrationCapability::kXIgnoreShared]}),
+      window_(Clock::now()) {}
+
+Status PrecopySender::check_stream(const char* what) {
+  if (cancel_.cancelled()) return fail("cancelled");
+  if (auto status = out_.status(); !status) return std::unexpected(std::move(status.error()).context(what));
+  return {};
+}
+
+Status PrecopySender::run(Clock::time_point started) {
+  started_ = started;
+  if (auto status = setup(); !status) return status;
+  const Clock::time_point active = Clock::now();
+  progress_.update([&](MigrationProgress& p) {
+    p.setup_time_ms = elapsed_ms(started_, active);
+    p.status = MigrationStatus::kActive;
+  });
+  vm_.emit_migration_status(MigrationStatus::kActive);
+  if (auto status = iterate(); !status) return status;
+  return complete();
+}
+
+Status PrecopySender::setup() {
+  // The log covers the blocks in order; each block's pages must start on a
+  // bitmap word so a block's bits are a span of words.
+  uint64_t pages = 0;
+  for (const RamBlockView& block : blocks_) {
+    if (pages % 64 != 0) return fail("RAM block '" + block.id + "' does not start on a 256 KiB boundary");
+    block_first_word_.push_back(pages / 64);
+    pages += ram_page_count(block);
+  }
+  bitmap_.assign((pages + 63) / 64, 0);
+  scratch_.assign(bitmap_.size(), 0);
+
+  writer_.write_header(vm_.machine_type());
+  writer_.begin_section({savevm::kSectionStart, kRamSectionId, std::string(kRamSectionName), 0, kRamSectionVersion});
+  ram_.write_setup();  // ends with EOS
+  writer_.end_section(kRamSectionId);
+  if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("setup"));
+
+  if (auto status = vm_.start_dirty_log(); !status) return status;
+  // The first pass: every page is "dirty" (QEMU's first bitmap sync sets
+  // them all). Writes from now on land in the log for the next pass.
+  for (uint64_t page = 0; page < pages; ++page) bitmap_[page / 64] |= uint64_t{1} << (page % 64);
+  dirty_pages_ = pages;
+  sync_count_ = 1;
+  last_sync_time_ = Clock::now();
+  vm_.emit_migration_pass(sync_count_);
+  progress_.update([&](MigrationProgress& p) {
+    p.dirty_sync_count = sync_count_;
+    p.remaining_bytes = dirty_bytes();
+    p.expected_downtime_ms = parameters_.downtime_limit_ms;
+  });
+  return check_stream("setup");
+}
+
+void PrecopySender::sync() {
+  vm_.dirty_log().take_into(scratch_);
+  for (size_t i = 0; i < bitmap_.size(); ++i) bitmap_[i] |= scratch_[i];
+  const uint64_t newly_dirty = popcount(scratch_);
+  dirty_pages_ = popcount(bitmap_);
+  const Clock::time_point now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - last_sync_time_).count();
+  if (seconds > 0) dirty_pages_rate_ = static_cast<uint64_t>(static_cast<double>(newly_dirty) / seconds);
+  last_sync_time_ = now;
+  ++sync_count_;
+  vm_.emit_migration_pass(sync_count_);
+  progress_.update([&](MigrationProgress& p) {
+    p.dirty_sync_count = sync_count_;
+    p.dirty_pages_rate = dirty_pages_rate_;
+    p.remaining_bytes = dirty_bytes();
+  });
+}
+
+double PrecopySender::threshold_bytes(Clock::time_point now) const {
+  double bytes_per_ms = window_.bytes_per_ms();
+  if (parameters_.avail_switchover_bandwidth != 0) {
+    bytes_per_ms = static_cast<double>(parameters_.avail_switchover_bandwidth) / 1000.0;
+  }
+  return bytes_per_ms * static_cast<double>(parameters_.downtime_limit_ms);
+}
+
+void PrecopySender::publish(Clock::time_point now) {
+  const double bytes_per_ms = window_.bytes_per_ms();
+  progress_.update([&](MigrationProgress& p) {
+    p.ram = ram_.stats();
+    p.remaining_bytes = dirty_bytes();
+    p.total_time_ms = elapsed_ms(started_, now);
+    p.mbps = window_.megabits_per_second();
+    p.pages_per_second = window_.pages_per_second();
+    if (bytes_per_ms > 0) p.expected_downtime_ms = static_cast<uint64_t>(static_cast<double>(dirty_bytes()) / bytes_per_ms);
+  });
+}
+
+Status PrecopySender::send_chunk() {
+  const uint64_t budget = window_.allowance_left(parameters_.max_bandwidth, kChunkCapBytes);
+  if (budget == 0) return {};
+  writer_.begin_section({savevm::kSectionPart, kRamSectionId, {}, 0, 0});
+  const RamSaveStats before = ram_.stats();
+  uint64_t sent = 0;
+  for (size_t i = 0; i < blocks_.size() && sent < budget; ++i) {
+    const size_t words = (ram_page_count(blocks_[i]) + 63) / 64;
+    std::span<uint64_t> bits(bitmap_.data() + block_first_word_[i], words);
+    sent += ram_.write_pages(blocks_[i], bits, budget - sent);
+  }
+  ram_.end_chunk();
+  writer_.end_section(kRamSectionId);
+  const RamSaveStats& after = ram_.stats();
+  const uint64_t pages = (after.normal_pages - before.normal_pages) + (after.duplicate_pages - before.duplicate_pages);
+  dirty_pages_ -= std::min(dirty_pages_, pages);
+  if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("sending RAM"));
+  window_.add(out_.bytes_written() - bytes_at_last_add_, pages);
+  bytes_at_last_add_ = out_.bytes_written();
+  return {};
+}
+
+Status PrecopySender::iterate() {
+  for (;;) {
+    if (auto status = check_stream("sending RAM"); !status) return status;
+    parameters_ = options_.parameters();
+    Clock::time_point now = Clock::now();
+    window_.roll(now);
+    publish(now);
+
+    // Convergence (QEMU's migration_iteration_run): when the estimate fits
+    // the downtime limit, sync for the exact figure and switch over if it
+    // still fits.
+    const double threshold = threshold_bytes(now);
+    if (static_cast<double>(dirty_bytes()) <= threshold) {
+      sync();
+      if (static_cast<double>(dirty_bytes()) <= threshold) return {};
+    } else if (dirty_pages_ == 0) {
+      // A pass ended: start the next one, but give the guest a moment to
+      // dirty something rather than syncing in a tight loop.
+      const auto since_sync = now - last_sync_time_;
+      if (since_sync < kMinSyncInterval && cancel_.sleep_for(kMinSyncInterval - since_sync)) return fail("cancelled");
+      sync();
+    }
+    if (dirty_pages_ == 0) continue;
+
+    if (auto wait = window_.wait_needed(parameters_.max_bandwidth, now); wait > Clock::duration::zero()) {
+      if (cancel_.sleep_for(wait)) return fail("cancelled");
+      continue;
+    }
+    if (auto status = send_chunk(); !status) return status;
+  }
+}
+
+Status PrecopySender::complete() {
+  stop_time_ = Clock::now();
+  if (auto status = vm_.stop_for_switchover(); !status) return status;
+  switched_over_ = true;
+  ram_.set_phase(RamSavePhase::downtime);
+  sync();
+
+  writer_.begin_section({savevm::kSectionEnd, kRamSectionId, {}, 0, 0});
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const size_t words = (ram_page_count(blocks_[i]) + 63) / 64;
+    std::span<uint64_t> bits(bitmap_.data() + block_first_word_[i], words);
+    while (ram_.write_pages(blocks_[i], bits, UINT64_MAX) > 0) {
+    }
+  }
+  dirty_pages_ = 0;
+  ram_.end_chunk();
+  writer_.end_section(kRamSectionId);
+  vm_.stop_dirty_log();
+
+  const std::vector<DeviceSection> sections = vm_.device_sections();
+  uint32_t next_id = kRamSectionId + 1;
+  nlohmann::json devices = nlohmann::json::array();
+  write_device_sections(writer_, sections, next_id, devices);
+  writer_.write_eof({{"page_size", kRamPageSize}, {"devices", std::move(devices)}});
+  if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("switchover"));
+  publish(Clock::now());
+  return check_stream("switchover");
+}
+
+}  // namespace godwit
