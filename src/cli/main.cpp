@@ -94,12 +94,13 @@ int run(const std::vector<std::string>& args) {
 
   int exit_status = 0;
   {
+    if (auto status = (*machine)->listen_incoming_from_command_line(); !status) return report(status.error());
     // Monitors come with the machine and go before it.
     auto monitors = Monitors::create(**machine);
     if (!monitors) return report(monitors.error());
     SignalWatcher signals(**machine);
     (*machine)->start();
-    if (auto status = (*machine)->start_incoming_from_command_line(); !status) return report(status.error());
+    (*machine)->accept_incoming();
     exit_status = (*machine)->run_until_exit();
   }
   machine->reset();  // stops harts and the I/O loop, restores the terminal

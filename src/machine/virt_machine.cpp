@@ -34,6 +34,8 @@ Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& co
     return fd;
   });
   machine->autostart_ = !config.start_paused;
+  // A destination is in inmigrate from the first query on.
+  if (!config.incoming.empty()) machine->run_state_ = RunState::kInmigrate;
   return machine;
 }
 
@@ -174,7 +176,6 @@ VirtMachine::~VirtMachine() {
 }
 
 void VirtMachine::start() {
-  io_loop_.start();
   // Harts start parked; resume() lets them go.
   for (auto& control : controls_) control->request_pause();
   for (unsigned i = 0; i < harts_.size(); ++i) {
@@ -193,6 +194,9 @@ void VirtMachine::start() {
   } else {
     resume();
   }
+  // The loop serves the monitors: started last, so that the first command
+  // any client gets answered sees the machine in its starting run state.
+  io_loop_.start();
 }
 
 void VirtMachine::stop_harts() {

@@ -119,9 +119,11 @@ class VirtMachine final : public PowerControl, public MigratableVm {
 
   // Migrations of this machine (migrate, -incoming, query-migrate).
   Migration& migration() { return *migration_; }
-  // -incoming URI: listens for the stream (after start(), which leaves a
-  // machine with -incoming in inmigrate). Fails for a bad address.
-  Status start_incoming_from_command_line();
+  // -incoming URI: binds the listening socket (before the monitors answer,
+  // so a client never finds the destination not yet listening); fails for a
+  // bad address. accept_incoming() then takes the stream, after start().
+  Status listen_incoming_from_command_line();
+  void accept_incoming() { migration_->accept_incoming(); }
 
   // MigratableVm (migration threads).
   std::string_view machine_type() const override { return config_.machine_type; }

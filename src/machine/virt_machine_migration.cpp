@@ -24,11 +24,11 @@ std::vector<RamBlockView> VirtMachine::ram_blocks() {
   return {RamBlockView{ram_->id(), host.data(), host.size(), virt::kDramBase, ram_->shared()}};
 }
 
-Status VirtMachine::start_incoming_from_command_line() {
+Status VirtMachine::listen_incoming_from_command_line() {
   if (config_.incoming.empty() || config_.incoming == "defer") return {};
   auto address = parse_migration_uri(config_.incoming, MigrationDirection::incoming);
   if (!address) return std::unexpected(std::move(address.error()).context("-incoming"));
-  if (auto status = migration_->start_incoming(MigrationTarget{*address, std::nullopt}); !status) {
+  if (auto status = migration_->listen_incoming(MigrationTarget{*address, std::nullopt}); !status) {
     return std::unexpected(std::move(status.error()).context("-incoming " + config_.incoming));
   }
   return {};
@@ -37,7 +37,8 @@ Status VirtMachine::start_incoming_from_command_line() {
 Status VirtMachine::run_on_main_and_wait(std::function<void()> task) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
-  run_on_main([done, task = std::move(task)] {
+  // Only the task holds the promise, so that dropping the task breaks it.
+  run_on_main([done = std::move(done), task = std::move(task)] {
     task();
     done->set_value();
   });

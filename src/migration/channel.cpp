@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,11 +99,21 @@ Result<std::unique_ptr<FdStream>> open_fd(const FdAddress& fd, const FdLookup& l
 
 Result<std::unique_ptr<FdStream>> open_file(const FileAddress& file, bool for_writing) {
   const std::string address = to_string(MigrationAddress{file});
-  // migration/file.c: the source always creates and truncates (mode 0600)
-  // and then seeks to the offset; the destination reads from the offset.
-  const int flags = for_writing ? O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC : O_RDONLY | O_CLOEXEC;
+  // As migration/file.c: the source creates the file and cuts it at the
+  // offset, so that whatever lies before the offset is kept; both sides then
+  // seek to the offset.
+  const int flags = for_writing ? O_CREAT | O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC;
   const int fd = ::open(file.filename.c_str(), flags, 0600);
   if (fd < 0) return errno_failure(address, "Unable to open " + file.filename, errno);
+  // Only a regular file is cut: a FIFO or a device (/dev/null) takes the
+  // stream as it is.
+  struct stat info {};
+  const bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+  if (for_writing && regular && ::ftruncate(fd, static_cast<off_t>(file.offset)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_failure(address, "Unable to truncate the file to offset " + std::to_string(file.offset), err);
+  }
   if (file.offset != 0 && ::lseek(fd, static_cast<off_t>(file.offset), SEEK_SET) < 0) {
     const int err = errno;
     ::close(fd);

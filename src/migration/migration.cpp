@@ -37,14 +37,24 @@ MigrationCapabilities Migration::capabilities() const {
 
 Status Migration::set_capabilities(const MigrationCapabilities& capabilities) {
   std::lock_guard lock(mutex_);
-  if (outgoing_running_ || migration_status_running(progress_.snapshot().status)) {
+  // A destination that only listens still takes capabilities (QEMU's
+  // documented order: capabilities, then migrate-incoming or the stream).
+  if (outgoing_running_ || incoming_loading_) {
     return fail("There's a migration process in progress");
   }
   capabilities_ = capabilities;
   return {};
 }
 
-MigrationProgress Migration::progress() const { return progress_.snapshot(); }
+MigrationProgress Migration::progress() const {
+  MigrationProgress progress = progress_.snapshot();
+  // total-time runs while the migration does, not only when the thread
+  // next publishes.
+  if (progress.started && migration_status_running(progress.status)) {
+    progress.total_time_ms = ms_between(*progress.started, Clock::now());
+  }
+  return progress;
+}
 
 bool Migration::running() const {
   std::lock_guard lock(mutex_);
@@ -54,6 +64,12 @@ bool Migration::running() const {
 void Migration::set_status(MigrationStatus status) {
   bool changed = false;
   progress_.update([&](MigrationProgress& p) {
+    // A cancel in flight is not undone by the thread's next step.
+    const bool cancelling = p.status == MigrationStatus::kCancelling;
+    if (cancelling && status != MigrationStatus::kCancelled && status != MigrationStatus::kFailed &&
+        status != MigrationStatus::kCompleted) {
+      return;
+    }
     changed = p.status != status;
     p.status = status;
   });
@@ -68,8 +84,17 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
   if (outgoing_thread_.joinable()) outgoing_thread_.join();  // the last one has finished
   outgoing_running_ = true;
   cancel_ = std::make_shared<CancelToken>();
-  progress_.update([](MigrationProgress& p) { p = MigrationProgress{}; });
-  outgoing_thread_ = std::thread([this, target, capabilities = capabilities_] { run_outgoing(target, capabilities); });
+  // The status is setup before migrate returns, so that a query-migrate
+  // right after it never sees the last migration's end.
+  const Clock::time_point started = Clock::now();
+  progress_.update([&](MigrationProgress& p) {
+    p = MigrationProgress{};
+    p.status = MigrationStatus::kSetup;
+    p.started = started;
+  });
+  if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
+  outgoing_thread_ = std::thread(
+      [this, target, capabilities = capabilities_, started] { run_outgoing(target, capabilities, started); });
   return {};
 }
 
@@ -77,7 +102,9 @@ void Migration::cancel() {
   std::lock_guard lock(mutex_);
   if (!outgoing_running_) return;
   const MigrationStatus status = progress_.snapshot().status;
-  if (status != MigrationStatus::kSetup && status != MigrationStatus::kActive) return;
+  if (status != MigrationStatus::kSetup && status != MigrationStatus::kActive && status != MigrationStatus::kDevice) {
+    return;
+  }
   // The thread sees the token at its next step and a blocked write fails
   // at once; it then reports cancelled and gives the guest back.
   progress_.update([](MigrationProgress& p) { p.status = MigrationStatus::kCancelling; });
@@ -86,14 +113,12 @@ void Migration::cancel() {
   if (outgoing_channel_ != nullptr) outgoing_channel_->shutdown();
 }
 
-void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities) {
-  const Clock::time_point started = Clock::now();
+void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, Clock::time_point started) {
   std::shared_ptr<CancelToken> cancel;
   {
     std::lock_guard lock(mutex_);
     cancel = cancel_;
   }
-  set_status(MigrationStatus::kSetup);
 
   Status result;
   std::optional<Clock::time_point> stop_time;
@@ -107,7 +132,9 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
       if (cancel->cancelled()) (*channel)->shutdown();
     }
     StreamWriter out((*channel)->sink(), kStreamBufferBytes);
-    PrecopySender sender(vm_, out, PrecopyOptions{[this] { return parameters(); }, capabilities}, progress_, *cancel);
+    PrecopyOptions options{[this] { return parameters(); }, capabilities,
+                           [this](MigrationStatus status) { set_status(status); }};
+    PrecopySender sender(vm_, out, std::move(options), progress_, *cancel);
     result = sender.run(started);
     if (sender.switched_over()) stop_time = sender.stop_time();
     // Closing waits for an exec'd command, whose failure fails the migration.
@@ -137,6 +164,13 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     if (final_status == MigrationStatus::kCompleted) {
       p.downtime_ms = stop_time ? ms_between(*stop_time, ended) : 0;
       p.remaining_bytes = 0;
+      // QEMU's migration_calculate_complete: the rates become averages over
+      // the time spent sending.
+      const uint64_t sending_ms = p.total_time_ms - std::min(p.total_time_ms, p.setup_time_ms.value_or(0));
+      if (sending_ms > 0) {
+        p.mbps = static_cast<double>(p.ram.transferred_bytes) * 8.0 / static_cast<double>(sending_ms) / 1000.0;
+        p.pages_per_second = (p.ram.normal_pages + p.ram.duplicate_pages) * 1000 / sending_ms;
+      }
     }
     if (final_status == MigrationStatus::kFailed) p.error_desc = result.error().message();
   });
@@ -146,9 +180,15 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
 }
 
 Status Migration::start_incoming(const MigrationTarget& target) {
+  if (auto status = listen_incoming(target); !status) return status;
+  accept_incoming();
+  return {};
+}
+
+Status Migration::listen_incoming(const MigrationTarget& target) {
   std::lock_guard lock(mutex_);
   if (incoming_started_) return fail("The incoming migration has already been started");
-  auto listener = listen_incoming(target.main, fd_lookup_);
+  auto listener = godwit::listen_incoming(target.main, fd_lookup_);
   if (!listener) return std::unexpected(listener.error());
   incoming_started_ = true;
   incoming_listener_ = listener->get();
@@ -164,12 +204,16 @@ Status Migration::start_incoming(const MigrationTarget& target) {
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
   listener_owner_ = std::move(*listener);
-  incoming_thread_ = std::thread([this, capabilities = capabilities_] { run_incoming(capabilities); });
   return {};
 }
 
-void Migration::run_incoming(MigrationCapabilities capabilities) {
-  const Clock::time_point started = Clock::now();
+void Migration::accept_incoming() {
+  std::lock_guard lock(mutex_);
+  if (incoming_listener_ == nullptr || incoming_thread_.joinable()) return;
+  incoming_thread_ = std::thread([this] { run_incoming(); });
+}
+
+void Migration::run_incoming() {
   IncomingListener* listener = nullptr;
   {
     std::lock_guard lock(mutex_);
@@ -177,12 +221,17 @@ void Migration::run_incoming(MigrationCapabilities capabilities) {
   }
   Status result;
   auto channel = listener->accept_one(std::nullopt);
+  const Clock::time_point started = Clock::now();
+  MigrationCapabilities capabilities;
   if (!channel) {
     result = std::unexpected(channel.error());
   } else {
     {
+      // The capabilities in force are those set when the source connects.
       std::lock_guard lock(mutex_);
       incoming_channel_ = channel->get();
+      incoming_loading_ = true;
+      capabilities = capabilities_;
     }
     listener->close();
     set_status(MigrationStatus::kActive);
@@ -191,6 +240,7 @@ void Migration::run_incoming(MigrationCapabilities capabilities) {
     (void)(*channel)->close();
     std::lock_guard lock(mutex_);
     incoming_channel_ = nullptr;
+    incoming_loading_ = false;
   }
   {
     std::lock_guard lock(mutex_);

@@ -41,6 +41,10 @@ class Migration {
   // (bad addresses fail here), then accepts and loads on a new thread and
   // hands the result to MigratableVm::finish_incoming.
   Status start_incoming(const MigrationTarget& target);
+  // The two halves of start_incoming, for -incoming on the command line:
+  // bind before the monitors answer, accept once the machine is started.
+  Status listen_incoming(const MigrationTarget& target);
+  void accept_incoming();
 
   MigrationParameters parameters() const;
   void set_parameters(const MigrationParameters& parameters);
@@ -56,8 +60,9 @@ class Migration {
   void shutdown();
 
  private:
-  void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities);
-  void run_incoming(MigrationCapabilities capabilities);
+  void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities,
+                    std::chrono::steady_clock::time_point started);
+  void run_incoming();
   // Sets the status and emits MIGRATION when it changed.
   void set_status(MigrationStatus status);
 
@@ -77,6 +82,7 @@ class Migration {
   IncomingChannel* incoming_channel_ = nullptr;
   bool outgoing_running_ = false;
   bool incoming_started_ = false;
+  bool incoming_loading_ = false;  // a source is connected
 };
 
 }  // namespace godwit

@@ -5,6 +5,7 @@
 // monitor threads (snapshot); one mutex, held for copies only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -20,6 +21,7 @@ struct MigrationProgress {
   MigrationStatus status = MigrationStatus::kNone;
   bool incoming = false;
   std::string error_desc;  // when failed
+  std::optional<std::chrono::steady_clock::time_point> started;  // outgoing
 
   // Milliseconds. total_time runs until the migration ends, then holds.
   uint64_t total_time_ms = 0;

@@ -48,11 +48,8 @@ Status PrecopySender::run(Clock::time_point started) {
   started_ = started;
   if (auto status = setup(); !status) return status;
   const Clock::time_point active = Clock::now();
-  progress_.update([&](MigrationProgress& p) {
-    p.setup_time_ms = elapsed_ms(started_, active);
-    p.status = MigrationStatus::kActive;
-  });
-  vm_.emit_migration_status(MigrationStatus::kActive);
+  progress_.update([&](MigrationProgress& p) { p.setup_time_ms = elapsed_ms(started_, active); });
+  options_.set_status(MigrationStatus::kActive);
   if (auto status = iterate(); !status) return status;
   return complete();
 }
@@ -82,6 +79,7 @@ Status PrecopySender::setup() {
   dirty_pages_ = pages;
   sync_count_ = 1;
   last_sync_time_ = Clock::now();
+  rate_period_start_ = last_sync_time_;
   vm_.emit_migration_pass(sync_count_);
   progress_.update([&](MigrationProgress& p) {
     p.dirty_sync_count = sync_count_;
@@ -97,8 +95,13 @@ void PrecopySender::sync() {
   const uint64_t newly_dirty = popcount(scratch_);
   dirty_pages_ = popcount(bitmap_);
   const Clock::time_point now = Clock::now();
-  const double seconds = std::chrono::duration<double>(now - last_sync_time_).count();
-  if (seconds > 0) dirty_pages_rate_ = static_cast<uint64_t>(static_cast<double>(newly_dirty) / seconds);
+  pages_dirtied_in_period_ += newly_dirty;
+  const double seconds = std::chrono::duration<double>(now - rate_period_start_).count();
+  if (seconds >= 1.0) {
+    dirty_pages_rate_ = static_cast<uint64_t>(static_cast<double>(pages_dirtied_in_period_) / seconds);
+    pages_dirtied_in_period_ = 0;
+    rate_period_start_ = now;
+  }
   last_sync_time_ = now;
   ++sync_count_;
   vm_.emit_migration_pass(sync_count_);
@@ -109,7 +112,7 @@ void PrecopySender::sync() {
   });
 }
 
-double PrecopySender::threshold_bytes(Clock::time_point now) const {
+double PrecopySender::threshold_bytes() const {
   double bytes_per_ms = window_.bytes_per_ms();
   if (parameters_.avail_switchover_bandwidth != 0) {
     bytes_per_ms = static_cast<double>(parameters_.avail_switchover_bandwidth) / 1000.0;
@@ -125,7 +128,10 @@ void PrecopySender::publish(Clock::time_point now) {
     p.total_time_ms = elapsed_ms(started_, now);
     p.mbps = window_.megabits_per_second();
     p.pages_per_second = window_.pages_per_second();
-    if (bytes_per_ms > 0) p.expected_downtime_ms = static_cast<uint64_t>(static_cast<double>(dirty_bytes()) / bytes_per_ms);
+    // As QEMU: the downtime limit until a dirty rate has been measured.
+    if (bytes_per_ms > 0 && dirty_pages_rate_ > 0) {
+      p.expected_downtime_ms = static_cast<uint64_t>(static_cast<double>(dirty_bytes()) / bytes_per_ms);
+    }
   });
 }
 
@@ -162,7 +168,7 @@ Status PrecopySender::iterate() {
     // Convergence (QEMU's migration_iteration_run): when the estimate fits
     // the downtime limit, sync for the exact figure and switch over if it
     // still fits.
-    const double threshold = threshold_bytes(now);
+    const double threshold = threshold_bytes();
     if (static_cast<double>(dirty_bytes()) <= threshold) {
       sync();
       if (static_cast<double>(dirty_bytes()) <= threshold) return {};
@@ -187,6 +193,8 @@ Status PrecopySender::complete() {
   stop_time_ = Clock::now();
   if (auto status = vm_.stop_for_switchover(); !status) return status;
   switched_over_ = true;
+  // QEMU (since 9.1) always passes through device once the guest stopped.
+  options_.set_status(MigrationStatus::kDevice);
   ram_.set_phase(RamSavePhase::downtime);
   sync();
 
@@ -200,7 +208,6 @@ Status PrecopySender::complete() {
   dirty_pages_ = 0;
   ram_.end_chunk();
   writer_.end_section(kRamSectionId);
-  vm_.stop_dirty_log();
 
   const std::vector<DeviceSection> sections = vm_.device_sections();
   uint32_t next_id = kRamSectionId + 1;

@@ -32,6 +32,7 @@ namespace godwit {
 struct PrecopyOptions {
   std::function<MigrationParameters()> parameters;  // read each window
   MigrationCapabilities capabilities;
+  std::function<void(MigrationStatus)> set_status;  // active, device
 };
 
 class PrecopySender {
@@ -62,7 +63,7 @@ class PrecopySender {
   // One PART chunk of dirty pages, as much as the window allows.
   Status send_chunk();
   uint64_t dirty_bytes() const { return dirty_pages_ * kRamPageSize; }
-  double threshold_bytes(Clock::time_point now) const;
+  double threshold_bytes() const;
   void publish(Clock::time_point now);
   Status check_stream(const char* what);
 
@@ -81,8 +82,11 @@ class PrecopySender {
   std::vector<uint64_t> scratch_;  // a sync's take
   uint64_t dirty_pages_ = 0;
   uint64_t sync_count_ = 0;
-  uint64_t pages_at_last_sync_ = 0;
   Clock::time_point last_sync_time_;
+  // The dirty rate is measured over at least a second (QEMU's rule), so a
+  // burst between two close syncs does not set it.
+  Clock::time_point rate_period_start_;
+  uint64_t pages_dirtied_in_period_ = 0;
   uint64_t dirty_pages_rate_ = 0;
 
   BandwidthWindow window_;

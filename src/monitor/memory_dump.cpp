@@ -24,6 +24,23 @@ std::string hex64(uint64_t value) {
   return text;
 }
 
+// Reads guest-physical [pa, pa + out.size()): RAM and ROM as bytes, and
+// device registers (CLINT's mtime, ...) by naturally aligned accesses of up
+// to 8 bytes, as QEMU's xp and pmemsave see them. False where nothing is
+// mapped.
+bool read_physical(const AddressSpace& memory, uint64_t pa, std::span<uint8_t> out) {
+  if (memory.read_bytes(pa, out)) return true;
+  for (size_t i = 0; i < out.size();) {
+    unsigned size = 8;
+    while (size > 1 && ((pa + i) % size != 0 || i + size > out.size())) size /= 2;
+    uint64_t value = 0;
+    if (!memory.read(pa + i, size, value)) return false;
+    for (unsigned b = 0; b < size; ++b) out[i + b] = static_cast<uint8_t>(value >> (8 * b));
+    i += size;
+  }
+  return true;
+}
+
 // Reads [address, address + out.size()) through hart `cpu`'s MMU, or
 // physically when `cpu` is kPhysical. False at the first byte that is neither
 // RAM nor ROM, or whose page does not translate.
@@ -38,7 +55,7 @@ bool read_guest(VirtMachine& machine, int cpu, uint64_t address, std::span<uint8
       if (!translated) return false;
       pa = *translated;
     }
-    if (!machine.memory().read_bytes(pa, out.subspan(done, chunk))) return false;
+    if (!read_physical(machine.memory(), pa, out.subspan(done, chunk))) return false;
     done += chunk;
   }
   return true;
@@ -130,9 +147,9 @@ Status save_physical_memory(VirtMachine& machine, uint64_t address, uint64_t siz
     const uint64_t pa = address + done;
     const size_t chunk = std::min<uint64_t>(size - done, kPageSize - (pa % kPageSize));
     buffer.assign(chunk, 0);
-    if (!machine.memory().read_bytes(pa, buffer)) {
-      // Mostly MMIO or nothing: byte by byte, as QEMU reads unassigned memory as zeros.
-      for (size_t i = 0; i < chunk; ++i) (void)machine.memory().read_bytes(pa + i, std::span(&buffer[i], 1));
+    if (!read_physical(machine.memory(), pa, buffer)) {
+      // Partly unassigned: byte by byte, as QEMU reads unassigned memory as zeros.
+      for (size_t i = 0; i < chunk; ++i) (void)read_physical(machine.memory(), pa + i, std::span(&buffer[i], 1));
     }
     if (auto status = file->write(buffer); !status) return status;
     done += chunk;
