@@ -52,9 +52,26 @@ Result<std::span<uint8_t>> map(uint64_t size, int fd, bool shared) {
   // Private anonymous RAM is reserved lazily, as QEMU's guest RAM: a large
   // guest that touches little memory does not need the swap to back it all.
   if (fd < 0 && !shared) flags |= MAP_NORESERVE;
-  void* host = mmap(nullptr, mapped_length(size), PROT_READ | PROT_WRITE, flags, fd, 0);
-  if (host == MAP_FAILED) return fail("mmap: " + errno_text(errno));
-  return std::span<uint8_t>(static_cast<uint8_t*>(host), size);
+  const uint64_t length = mapped_length(size);
+  if (fd >= 0) {
+    void* host = mmap(nullptr, length, PROT_READ | PROT_WRITE, flags, fd, 0);
+    if (host == MAP_FAILED) return fail("mmap: " + errno_text(errno));
+    return std::span<uint8_t>(static_cast<uint8_t*>(host), size);
+  }
+  // Anonymous RAM starts on a 2 MiB boundary and asks for transparent huge
+  // pages, as QEMU's guest RAM does: untouched RAM then reads as one zero
+  // huge page per 2 MiB instead of a fault per 4 KiB page, which is most of
+  // the cost of a migration's first pass over a large, mostly idle guest.
+  constexpr uint64_t kHugePage = uint64_t{2} << 20;
+  void* reserved = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (reserved == MAP_FAILED) return fail("mmap: " + errno_text(errno));
+  const auto start = reinterpret_cast<uintptr_t>(reserved);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~uintptr_t{kHugePage - 1};
+  if (aligned > start) munmap(reserved, aligned - start);
+  const uintptr_t end = start + length + kHugePage;
+  if (end > aligned + length) munmap(reinterpret_cast<void*>(aligned + length), end - (aligned + length));
+  (void)madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);  // advice only
+  return std::span<uint8_t>(reinterpret_cast<uint8_t*>(aligned), size);
 }
 
 Status set_size(int fd, uint64_t size) {
