@@ -48,20 +48,26 @@ class BandwidthWindow {
   // How long to wait before sending more while at most `limit` bytes/s may
   // go (0: no limit): until the window ends once its allowance is used.
   Clock::duration wait_needed(uint64_t limit, Clock::time_point now) const {
-    if (limit == 0) return Clock::duration::zero();
-    const double allowance = static_cast<double>(limit) * std::chrono::duration<double>(kWindow).count();
-    if (static_cast<double>(window_bytes_) < allowance) return Clock::duration::zero();
+    if (limit == 0 || window_bytes_ < allowance(limit)) return Clock::duration::zero();
     return std::max(Clock::duration::zero(), window_start_ + kWindow - now);
   }
 
-  // Bytes the window may still carry under `limit` (no limit: `cap`).
+  // Bytes the window may still carry under `limit` (no limit: `cap`). Zero
+  // exactly when wait_needed() asks for a wait.
   uint64_t allowance_left(uint64_t limit, uint64_t cap) const {
     if (limit == 0) return cap;
-    const auto allowance = static_cast<uint64_t>(static_cast<double>(limit) * 0.1);
-    return window_bytes_ >= allowance ? 0 : std::min(cap, allowance - window_bytes_);
+    const uint64_t whole = allowance(limit);
+    return window_bytes_ >= whole ? 0 : std::min(cap, whole - window_bytes_);
   }
 
  private:
+  // One window's share of `limit` bytes/s, in whole bytes and never 0: the
+  // sender writes at least one page once the allowance is not used up, so
+  // even a limit of a few bytes per second moves a page per window.
+  static uint64_t allowance(uint64_t limit) {
+    return std::max<uint64_t>(1, limit / (std::chrono::milliseconds(1000) / kWindow));
+  }
+
   Clock::time_point window_start_;
   uint64_t window_bytes_ = 0;
   uint64_t window_pages_ = 0;

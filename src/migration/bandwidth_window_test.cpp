@@ -134,12 +134,9 @@ TEST(BandwidthWindow, WaitRunsToTheEndOfTheCurrentWindowAfterARoll) {
 // disagree the migration thread spins, sending nothing and never sleeping,
 // until the window rolls (up to 100 ms of a busy core).
 //
-// Disabled: they disagree when a tenth of the limit is not a whole number
-// of bytes. allowance_left() truncates it to an integer (104 857 for
-// 1 MiB/s) while wait_needed() compares with the exact double (104 857.6),
-// so at exactly 104 857 bytes the first says "nothing left" and the second
-// "no need to wait". Enable once the two use one allowance.
-TEST(BandwidthWindow, DISABLED_AllowanceAndWaitAgreeWhenATenthOfTheLimitIsFractional) {
+// A tenth of 1 MiB/s is 104 857.6 bytes: both must use the same whole-byte
+// allowance.
+TEST(BandwidthWindow, AllowanceAndWaitAgreeWhenATenthOfTheLimitIsFractional) {
   constexpr uint64_t limit = 1u << 20;  // 1 MiB/s: 104 857.6 bytes per window
   BandwidthWindow window(t0);
   window.add(104'857, 25);

@@ -40,6 +40,10 @@ Status load_migration_stream(StreamReader& in, MigratableVm& vm, const Migration
         if (header->idstr != kRamSectionName) {
           return fail("section '" + header->idstr + "': godwit has no iterative section of that name");
         }
+        if (header->instance_id != 0) {
+          return fail("unknown savevm section 'ram' instance " + std::to_string(header->instance_id) +
+                      " (godwit has one RAM section, instance 0)");
+        }
         if (ram_section_id) return fail("section 'ram': started twice");
         if (header->version_id != kRamSectionVersion) {
           return fail("section 'ram': unsupported version " + std::to_string(header->version_id) + " (godwit reads " +

@@ -269,21 +269,15 @@ TEST(IncomingLoader, AStreamCutAnywhereBeforeEofFailsSayingItEndedEarly) {
   const size_t eof_end = end_of_eof(stream);
   ASSERT_LT(stream.size(), 16u * 1024);  // small enough to try every length
   for (size_t length = 0; length < eof_end; ++length) {
-    if (length == 8) continue;  // DISABLED_ACutRightAfterTheVersionSaysTheStreamEnded
     const std::string error = load_error(std::span(stream).first(length));
     ASSERT_NE(error, "") << "a stream cut to " << length << " of " << stream.size() << " bytes loaded";
     EXPECT_THAT(error, HasSubstr("stream ended early")) << "cut to " << length << " bytes";
   }
 }
 
-// Disabled: cut right after magic and version, the stream is reported as
-// having a wrong section, not as having ended: read_header() reads the
-// section type without checking the reader's status (savevm_format.cpp,
-// Reader::read_header, `const uint8_t type = in_.get_u8();`), so the 0 that
-// a failed read returns is taken for a type and the message is "expected
-// the configuration section, found section type 0x0 (EOF)", hiding the
-// real "stream ended early at byte 8".
-TEST(IncomingLoader, DISABLED_ACutRightAfterTheVersionSaysTheStreamEnded) {
+// Cut right after magic and version, the missing section type must be
+// reported as the end of the stream, not read as a 0 (EOF) type.
+TEST(IncomingLoader, ACutRightAfterTheVersionSaysTheStreamEnded) {
   const auto stream = sent_stream();
   EXPECT_THAT(load_error(std::span(stream).first(8)), HasSubstr("stream ended early"));
 }
@@ -319,8 +313,7 @@ TEST(IncomingLoader, ChangingAnyByteNeverCrashesOrHangs) {
   }
   // Everything but the two data pages and the device's 4 bytes is
   // structure, and nearly all of it is checked. The exceptions: the high
-  // bits of an EOS record's offset word (ignored, as QEMU does) and the RAM
-  // section's instance id (see DISABLED_ARamSectionOfAnotherInstanceIsRefused).
+  // bits of an EOS record's offset word (ignored, as QEMU does).
   EXPECT_GE(failed, good.size() - 2 * kPage - 4 - 4 - 3 * 6);
 }
 
@@ -352,13 +345,9 @@ TEST(IncomingLoader, AnOlderDeviceVersionIsHandedToTheDevice) {
   EXPECT_EQ(vm.loaded_versions(0), std::vector<uint32_t>{2});
 }
 
-// Disabled: the RAM section's instance id is never looked at, so a START
-// for "ram" instance 1 (or any) is taken for the RAM section. QEMU looks
-// sections up by name and instance (find_se) and refuses one it lacks
-// ("Unknown savevm section or instance 'ram' 1"), as godwit does for device
-// sections (load_device_section). incoming_loader.cpp, case kSectionStart,
-// checks idstr and version_id only.
-TEST(IncomingLoader, DISABLED_ARamSectionOfAnotherInstanceIsRefused) {
+// Sections are looked up by name and instance, as QEMU's find_se does; the
+// RAM section has instance 0 only.
+TEST(IncomingLoader, ARamSectionOfAnotherInstanceIsRefused) {
   const auto stream = minimal([](savevm::Writer& w, StreamWriter& out) {
     w.begin_section({savevm::kSectionStart, 0, "ram", 1, 4});
     out.put_be64(kBlockBytes | ram_flag::kMemSize);

@@ -1,5 +1,6 @@
 #include "migration/precopy_sender.hpp"
 
+#include <algorithm>
 #include <bit>
 
 #include "migration/savevm_format.hpp"
@@ -57,10 +58,12 @@ Status PrecopySender::run(Clock::time_point started) {
 Status PrecopySender::setup() {
   // The log covers the blocks in order; each block's pages must start on a
   // bitmap word so a block's bits are a span of words.
+  const bool ignore_shared = options_.capabilities[MigrationCapability::kXIgnoreShared];
   uint64_t pages = 0;
   for (const RamBlockView& block : blocks_) {
     if (pages % 64 != 0) return fail("RAM block '" + block.id + "' does not start on a 256 KiB boundary");
     block_first_word_.push_back(pages / 64);
+    block_skipped_.push_back(ignore_shared && block.shared);
     pages += ram_page_count(block);
   }
   bitmap_.assign((pages + 63) / 64, 0);
@@ -75,8 +78,14 @@ Status PrecopySender::setup() {
   if (auto status = vm_.start_dirty_log(); !status) return status;
   // The first pass: every page is "dirty" (QEMU's first bitmap sync sets
   // them all). Writes from now on land in the log for the next pass.
-  for (uint64_t page = 0; page < pages; ++page) bitmap_[page / 64] |= uint64_t{1} << (page % 64);
-  dirty_pages_ = pages;
+  dirty_pages_ = 0;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    if (block_skipped_[i]) continue;
+    const uint64_t first = block_first_word_[i] * 64;
+    const uint64_t count = ram_page_count(blocks_[i]);
+    for (uint64_t page = first; page < first + count; ++page) bitmap_[page / 64] |= uint64_t{1} << (page % 64);
+    dirty_pages_ += count;
+  }
   sync_count_ = 1;
   last_sync_time_ = Clock::now();
   rate_period_start_ = last_sync_time_;
@@ -91,6 +100,11 @@ Status PrecopySender::setup() {
 
 void PrecopySender::sync() {
   vm_.dirty_log().take_into(scratch_);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    if (!block_skipped_[i]) continue;
+    const size_t words = (ram_page_count(blocks_[i]) + 63) / 64;
+    std::fill_n(scratch_.begin() + static_cast<std::ptrdiff_t>(block_first_word_[i]), words, 0);
+  }
   for (size_t i = 0; i < bitmap_.size(); ++i) bitmap_[i] |= scratch_[i];
   const uint64_t newly_dirty = popcount(scratch_);
   dirty_pages_ = popcount(bitmap_);

@@ -77,6 +77,9 @@ class PrecopySender {
 
   std::vector<RamBlockView> blocks_;
   std::vector<size_t> block_first_word_;  // where each block's pages start in bitmap_
+  // Blocks whose pages never go into the stream (shared under
+  // x-ignore-shared): their bits stay clear so they never count as to send.
+  std::vector<bool> block_skipped_;
   RamSaver ram_;
   std::vector<uint64_t> bitmap_;   // pages still to send
   std::vector<uint64_t> scratch_;  // a sync's take

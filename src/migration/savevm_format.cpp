@@ -74,6 +74,7 @@ Status Reader::read_header(std::string_view machine_type) {
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("stream header"));
   if (version != kVersion) return fail("unsupported migration stream version " + std::to_string(version));
   const uint8_t type = in_.get_u8();
+  if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("stream header"));
   if (type != kConfiguration) {
     return fail("expected the configuration section, found section type " + hex(type) + " (" +
                 std::string(section_type_name(type)) + ")");
