@@ -176,6 +176,10 @@ VirtMachine::~VirtMachine() {
 }
 
 void VirtMachine::start() {
+  // A migration's setup would otherwise wait ~10 ms for the dirty log's
+  // membarrier registration; the thread only touches a function-local
+  // static, whose initialisation the language makes thread-safe.
+  std::thread(DirtyLog::prepare_process).detach();
   // Harts start parked; resume() lets them go.
   for (auto& control : controls_) control->request_pause();
   for (unsigned i = 0; i < harts_.size(); ++i) {

@@ -21,7 +21,8 @@ std::optional<RunState> run_state_from_name(std::string_view name) {
 
 std::vector<RamBlockView> VirtMachine::ram_blocks() {
   const std::span<uint8_t> host = ram_->host();
-  return {RamBlockView{ram_->id(), host.data(), host.size(), virt::kDramBase, ram_->shared()}};
+  return {RamBlockView{ram_->id(), host.data(), host.size(), virt::kDramBase, ram_->shared(),
+                       ram_->fd() < 0 && !ram_->shared()}};
 }
 
 Status VirtMachine::listen_incoming_from_command_line() {

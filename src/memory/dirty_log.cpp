@@ -29,6 +29,8 @@ void barrier_on_all_threads() {
 
 }  // namespace
 
+void DirtyLog::prepare_process() { expedited_barrier_registered(); }
+
 DirtyLog::DirtyLog(uint64_t ram_size_bytes)
     : page_count_((ram_size_bytes + kPageSize - 1) >> kPageShift),
       word_count_(static_cast<size_t>((page_count_ + 63) / 64)),

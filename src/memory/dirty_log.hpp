@@ -35,6 +35,11 @@ class DirtyLog {
   // A log for `ram_size_bytes` of RAM (the last page may be partial), all
   // pages clean.
   explicit DirtyLog(uint64_t ram_size_bytes);
+
+  // Registers the process for the expedited memory barrier that take()
+  // uses. The kernel waits for an RCU grace period to register (about
+  // 10 ms): call it early, off any latency-critical path. Idempotent.
+  static void prepare_process();
   DirtyLog(const DirtyLog&) = delete;
   DirtyLog& operator=(const DirtyLog&) = delete;
 

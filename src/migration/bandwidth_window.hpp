@@ -16,6 +16,10 @@ class BandwidthWindow {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kWindow{100};
+  // An open window counts once it carried this much for this long: far
+  // more than any socket or pipe buffer holds.
+  static constexpr uint64_t kConvincingBytes = 32u << 20;
+  static constexpr double kConvincingMs = 10.0;
 
   explicit BandwidthWindow(Clock::time_point now) : window_start_(now) {}
 
@@ -33,6 +37,7 @@ class BandwidthWindow {
     bytes_per_ms_ = static_cast<double>(window_bytes_) / ms;
     pages_per_second_ = static_cast<uint64_t>(static_cast<double>(window_pages_) * 1000.0 / ms);
     measured_ = true;
+    best_bytes_per_ms_ = std::max(best_bytes_per_ms_, bytes_per_ms_);
     window_bytes_ = 0;
     window_pages_ = 0;
     window_start_ = now;
@@ -43,6 +48,20 @@ class BandwidthWindow {
   // switchover is decided on a burst into the socket buffer (QEMU's rule).
   double bytes_per_ms() const { return measured_ ? bytes_per_ms_ : 0.0; }
   double megabits_per_second() const { return bytes_per_ms_ * 8.0 / 1000.0; }
+  // The fastest closed window so far: what the link has shown it carries.
+  // A window spent scanning pages of zeros (9-byte records) or waiting for
+  // the guest to dirty pages moves few bytes without the link being slow,
+  // so the switchover estimate uses this rather than the last window alone.
+  double best_bytes_per_ms() const { return measured_ ? best_bytes_per_ms_ : 0.0; }
+
+  // best_bytes_per_ms(), or the open window's rate when that is higher and
+  // the window has moved so much that socket buffers cannot explain it (a
+  // first pass over little RAM may end before any window closes).
+  double switchover_bytes_per_ms(Clock::time_point now) const {
+    const double ms = std::chrono::duration<double, std::milli>(now - window_start_).count();
+    if (window_bytes_ < kConvincingBytes || ms < kConvincingMs) return best_bytes_per_ms();
+    return std::max(best_bytes_per_ms(), static_cast<double>(window_bytes_) / ms);
+  }
   uint64_t pages_per_second() const { return pages_per_second_; }
 
   // How long to wait before sending more while at most `limit` bytes/s may
@@ -72,6 +91,7 @@ class BandwidthWindow {
   uint64_t window_bytes_ = 0;
   uint64_t window_pages_ = 0;
   double bytes_per_ms_ = 0;
+  double best_bytes_per_ms_ = 0;
   uint64_t pages_per_second_ = 0;
   bool measured_ = false;
 };

@@ -40,6 +40,20 @@ TEST(BandwidthWindow, RollAfterAHundredMillisecondsGivesTheWindowsRate) {
   EXPECT_EQ(window.pages_per_second(), 2'500u);
 }
 
+TEST(BandwidthWindow, BestRateIsTheFastestClosedWindow) {
+  BandwidthWindow window(t0);
+  EXPECT_EQ(window.best_bytes_per_ms(), 0.0);
+  window.add(1'000'000, 100);
+  ASSERT_TRUE(window.roll(t0 + 100ms));
+  window.add(10'000, 1000);  // a window of zero-page records
+  ASSERT_TRUE(window.roll(t0 + 200ms));
+  EXPECT_DOUBLE_EQ(window.bytes_per_ms(), 100.0);
+  EXPECT_DOUBLE_EQ(window.best_bytes_per_ms(), 10'000.0);
+  window.add(2'000'000, 100);
+  ASSERT_TRUE(window.roll(t0 + 300ms));
+  EXPECT_DOUBLE_EQ(window.best_bytes_per_ms(), 20'000.0);
+}
+
 TEST(BandwidthWindow, RateIsOverTheWholeTimeSinceTheWindowStarted) {
   // A window rolled late (the thread slept, or sent a big chunk) is
   // averaged over its real length, not over the nominal 100 ms.

@@ -11,6 +11,10 @@ namespace {
 // The most one PART chunk carries when no bandwidth limit applies, so that
 // parameters, cancel and the convergence check are looked at often.
 constexpr uint64_t kChunkCapBytes = 8u << 20;
+// The most pages one PART chunk looks at, for the same reason: a chunk of
+// pages of zeros is 9 bytes a page, so a byte cap alone lets one chunk scan
+// a whole GiB.
+constexpr uint64_t kChunkCapPages = 16384;
 // The shortest time between two syncs that a finished pass asks for.
 constexpr auto kMinSyncInterval = std::chrono::milliseconds(5);
 
@@ -126,8 +130,12 @@ void PrecopySender::sync() {
   });
 }
 
-double PrecopySender::threshold_bytes() const {
-  double bytes_per_ms = window_.bytes_per_ms();
+double PrecopySender::threshold_bytes(Clock::time_point now) const {
+  // The link's demonstrated rate, never above the rate the sender may use.
+  double bytes_per_ms = window_.switchover_bytes_per_ms(now);
+  if (parameters_.max_bandwidth != 0) {
+    bytes_per_ms = std::min(bytes_per_ms, static_cast<double>(parameters_.max_bandwidth) / 1000.0);
+  }
   if (parameters_.avail_switchover_bandwidth != 0) {
     bytes_per_ms = static_cast<double>(parameters_.avail_switchover_bandwidth) / 1000.0;
   }
@@ -155,10 +163,13 @@ Status PrecopySender::send_chunk() {
   writer_.begin_section({savevm::kSectionPart, kRamSectionId, {}, 0, 0});
   const RamSaveStats before = ram_.stats();
   uint64_t sent = 0;
-  for (size_t i = 0; i < blocks_.size() && sent < budget; ++i) {
+  uint64_t pages_left = kChunkCapPages;
+  for (size_t i = 0; i < blocks_.size() && sent < budget && pages_left > 0; ++i) {
     const size_t words = (ram_page_count(blocks_[i]) + 63) / 64;
     std::span<uint64_t> bits(bitmap_.data() + block_first_word_[i], words);
-    sent += ram_.write_pages(blocks_[i], bits, budget - sent);
+    const uint64_t pages_before = ram_.stats().normal_pages + ram_.stats().duplicate_pages;
+    sent += ram_.write_pages(blocks_[i], bits, budget - sent, pages_left);
+    pages_left -= std::min(pages_left, ram_.stats().normal_pages + ram_.stats().duplicate_pages - pages_before);
   }
   ram_.end_chunk();
   writer_.end_section(kRamSectionId);
@@ -182,7 +193,7 @@ Status PrecopySender::iterate() {
     // Convergence (QEMU's migration_iteration_run): when the estimate fits
     // the downtime limit, sync for the exact figure and switch over if it
     // still fits.
-    const double threshold = threshold_bytes();
+    const double threshold = threshold_bytes(now);
     if (static_cast<double>(dirty_bytes()) <= threshold) {
       sync();
       if (static_cast<double>(dirty_bytes()) <= threshold) return {};

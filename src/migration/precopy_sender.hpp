@@ -63,7 +63,7 @@ class PrecopySender {
   // One PART chunk of dirty pages, as much as the window allows.
   Status send_chunk();
   uint64_t dirty_bytes() const { return dirty_pages_ * kRamPageSize; }
-  double threshold_bytes() const;
+  double threshold_bytes(Clock::time_point now) const;
   void publish(Clock::time_point now);
   Status check_stream(const char* what);
 

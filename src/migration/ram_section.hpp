@@ -41,6 +41,9 @@ struct RamBlockView {
   uint64_t used_length = 0;  // bytes, a multiple of kRamPageSize
   uint64_t guest_address = 0;
   bool shared = false;  // backed by shared memory the destination maps too
+  // Private anonymous memory: a page the host never populated reads as
+  // zeros (see PageResidency), so it need not be scanned.
+  bool private_anonymous = false;
 };
 
 // Migration capabilities that change the RAM stream. Both ends must agree;

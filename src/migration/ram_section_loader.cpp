@@ -128,8 +128,9 @@ Status RamLoader::load_chunk() {
                       ", expected 0");
         }
         // As QEMU's ram_handle_zero: writing zeros over zeros would allocate
-        // destination memory the guest never touched.
-        if (!is_zero_page(page)) {
+        // destination memory the guest never touched. Never-populated
+        // anonymous memory is zeros without reading (and faulting) it in.
+        if ((!target.private_anonymous || residency_.maybe_populated(page)) && !is_zero_page(page)) {
           std::memset(page, 0, kRamPageSize);
           ++stats_.zero_pages_cleared;
         }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "migration/page_residency.hpp"
 #include "migration/ram_section.hpp"
 #include "migration/stream_reader.hpp"
 
@@ -51,6 +52,7 @@ class RamLoader {
   std::vector<RamBlockView> blocks_;
   RamSectionOptions options_;
   RamLoadStats stats_;
+  PageResidency residency_;
   RamBlockView* last_block_ = nullptr;
 };
 

@@ -46,6 +46,12 @@ size_t RamSaver::record_bytes(const RamBlockView& block, bool zero) const {
   return 8 + name + (zero ? 1 : kRamPageSize);
 }
 
+bool RamSaver::page_is_zero(const RamBlockView& block, uint64_t page_index) {
+  const uint8_t* page = block.host + page_index * kRamPageSize;
+  if (block.private_anonymous && !residency_.maybe_populated(page)) return true;
+  return is_zero_page(page);
+}
+
 size_t RamSaver::send_page(const RamBlockView& block, uint64_t page_index, bool zero) {
   const uint64_t offset = page_index * kRamPageSize;
   // Header, name and fill byte go to the writer in one call; the page in a
@@ -77,7 +83,8 @@ size_t RamSaver::send_page(const RamBlockView& block, uint64_t page_index, bool 
   return length;
 }
 
-size_t RamSaver::write_pages(const RamBlockView& block, std::span<uint64_t> dirty_bitmap_words, size_t max_bytes) {
+size_t RamSaver::write_pages(const RamBlockView& block, std::span<uint64_t> dirty_bitmap_words, size_t max_bytes,
+                             uint64_t max_pages) {
   const uint64_t pages = ram_page_count(block);
   const size_t word_count = static_cast<size_t>((pages + 63) / 64);
   assert(dirty_bitmap_words.size() >= word_count);
@@ -87,17 +94,23 @@ size_t RamSaver::write_pages(const RamBlockView& block, std::span<uint64_t> dirt
     return 0;
   }
   size_t sent = 0;
+  uint64_t pages_sent = 0;
   for (size_t w = 0; w < words.size(); ++w) {
     uint64_t pending = words[w];
     while (pending != 0) {
       const uint64_t page = uint64_t{w} * 64 + static_cast<uint64_t>(std::countr_zero(pending));
       if (page >= pages) break;  // bits past the block's end stand for nothing
-      const bool zero = is_zero_page(block.host + page * kRamPageSize);
+      if (pages_sent == max_pages) {
+        words[w] = pending;
+        return sent;
+      }
+      const bool zero = page_is_zero(block, page);
       if (sent != 0 && sent + record_bytes(block, zero) > max_bytes) {
         words[w] = pending;
         return sent;
       }
       sent += send_page(block, page, zero);
+      ++pages_sent;
       pending &= pending - 1;
     }
     words[w] = pending;
@@ -110,7 +123,7 @@ size_t RamSaver::write_all_pages(const RamBlockView& block) {
   size_t sent = 0;
   const uint64_t pages = ram_page_count(block);
   for (uint64_t page = 0; page < pages; ++page) {
-    sent += send_page(block, page, is_zero_page(block.host + page * kRamPageSize));
+    sent += send_page(block, page, page_is_zero(block, page));
   }
   return sent;
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "migration/page_residency.hpp"
 #include "migration/ram_section.hpp"
 #include "migration/stream_writer.hpp"
 
@@ -54,10 +55,12 @@ class RamSaver {
   // (bit i of word w is page 64*w + i), lowest page first, and clears each
   // bit as its page is sent. Stops before a record that would take this
   // call past `max_bytes`, but sends at least one page when any is dirty, so
-  // a small budget still makes progress; call again to resume. Returns the
-  // bytes written. With x-ignore-shared a shared block sends nothing and
-  // its bits are cleared: the destination already sees that memory.
-  size_t write_pages(const RamBlockView& block, std::span<uint64_t> dirty_bitmap_words, size_t max_bytes);
+  // a small budget still makes progress; stops after `max_pages` pages
+  // too. Call again to resume. Returns the bytes written. With
+  // x-ignore-shared a shared block sends nothing and its bits are cleared:
+  // the destination already sees that memory.
+  size_t write_pages(const RamBlockView& block, std::span<uint64_t> dirty_bitmap_words, size_t max_bytes,
+                     uint64_t max_pages = UINT64_MAX);
 
   // Sends every page of `block`: the first pass, or a save with the guest
   // stopped. Returns the bytes written.
@@ -78,6 +81,7 @@ class RamSaver {
   // size in bytes.
   size_t send_page(const RamBlockView& block, uint64_t page_index, bool zero);
   size_t record_bytes(const RamBlockView& block, bool zero) const;
+  bool page_is_zero(const RamBlockView& block, uint64_t page_index);
   void count(uint64_t bytes);
 
   StreamWriter& out_;
@@ -89,6 +93,7 @@ class RamSaver {
   // for CONTINUE; null at the start of a chunk. Compared by host pointer:
   // two blocks never share memory.
   const uint8_t* last_block_host_ = nullptr;
+  PageResidency residency_;
 };
 
 }  // namespace godwit

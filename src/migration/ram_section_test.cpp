@@ -184,6 +184,20 @@ TEST(RamSection, DirtyBitmapSendsResumeUnderAByteBudget) {
   EXPECT_EQ(ram_in.memory, ram.memory);
 }
 
+TEST(RamSection, PageCapStopsAChunkOfZeroPagesEarly) {
+  // Pages of zeros are 9-byte records: a byte budget alone would let one
+  // call scan the whole block.
+  TestBlock ram("ram", 128);
+  MemorySink sink;
+  StreamWriter out(sink);
+  RamSaver saver(out, {ram.view});
+  std::vector<uint64_t> dirty = {~uint64_t{0}, ~uint64_t{0}};
+  EXPECT_EQ(saver.write_pages(saver.blocks()[0], dirty, 1 << 20, 70), (8 + 4 + 1) + 69 * (8 + 1));
+  EXPECT_EQ(dirty[0], 0u);
+  EXPECT_EQ(dirty[1], ~uint64_t{0} << 6);
+  EXPECT_EQ(saver.stats().duplicate_pages, 70u);
+}
+
 TEST(RamSection, TinyBudgetStillSendsOnePagePerCall) {
   TestBlock ram("ram", 4);
   for (uint64_t i = 0; i < 4; ++i) fill_page(ram, i, 0x10);

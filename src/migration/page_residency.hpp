@@ -1,0 +1,38 @@
+// Which pages of private anonymous RAM the host kernel has ever populated,
+// read from /proc/self/pagemap. A page that is neither present nor swapped
+// out in such a mapping has never been written (nor read): it holds zeros
+// without anyone looking at it. The sender then need not scan a never-used
+// GiB for zeros, and the receiver need not fault pages in to check them.
+//
+// Only a hint: where pagemap cannot be read every page counts as populated
+// and the caller looks at the bytes as before. A page populated just after
+// the lookup was written after the dirty log started, so it is sent again.
+//
+// Threads: one instance per thread (it caches a run of entries).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace godwit {
+
+class PageResidency {
+ public:
+  PageResidency();
+  ~PageResidency();
+  PageResidency(const PageResidency&) = delete;
+  PageResidency& operator=(const PageResidency&) = delete;
+
+  // Whether the 4 KiB page at `page` (page-aligned host address of private
+  // anonymous memory) may hold something other than zeros.
+  bool maybe_populated(const uint8_t* page);
+
+ private:
+  bool refill(uint64_t page_number);
+
+  int fd_ = -1;
+  uint64_t first_ = 0;  // page number of entries_[0]
+  std::vector<uint64_t> entries_;
+};
+
+}  // namespace godwit
