@@ -47,4 +47,9 @@ bool PageResidency::maybe_populated(const uint8_t* page) {
   return (entries_[page_number - first_] & (kPresent | kSwapped)) != 0;
 }
 
+void PageResidency::note_populated(const uint8_t* page) {
+  const uint64_t page_number = reinterpret_cast<uintptr_t>(page) / kHostPageSize;
+  if (page_number >= first_ && page_number - first_ < entries_.size()) entries_[page_number - first_] |= kPresent;
+}
+
 }  // namespace godwit

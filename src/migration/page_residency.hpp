@@ -5,8 +5,11 @@
 // GiB for zeros, and the receiver need not fault pages in to check them.
 //
 // Only a hint: where pagemap cannot be read every page counts as populated
-// and the caller looks at the bytes as before. A page populated just after
-// the lookup was written after the dirty log started, so it is sent again.
+// and the caller looks at the bytes as before. Entries are cached a run at
+// a time, so a cached "never populated" goes stale once the page is
+// written: the sender forgets the cache at the end of every chunk (a page
+// the guest wrote meanwhile is in the dirty log, and sent again in a later
+// chunk that reads fresh entries), the loader notes each page it writes.
 //
 // Threads: one instance per thread (it caches a run of entries).
 #pragma once
@@ -26,6 +29,12 @@ class PageResidency {
   // Whether the 4 KiB page at `page` (page-aligned host address of private
   // anonymous memory) may hold something other than zeros.
   bool maybe_populated(const uint8_t* page);
+
+  // `page` has just been written: a cached entry must not say otherwise.
+  void note_populated(const uint8_t* page);
+
+  // Drops the cached entries; the next lookup reads pagemap again.
+  void forget() { entries_.clear(); }
 
  private:
   bool refill(uint64_t page_number);

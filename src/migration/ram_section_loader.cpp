@@ -117,6 +117,7 @@ Status RamLoader::load_chunk() {
         uint8_t* page = target.host + offset;
         if (flags & ram_flag::kPage) {
           in_.get_buffer({page, kRamPageSize});
+          residency_.note_populated(page);
           if (in_.failed()) return stream_error(record_offset);
           ++stats_.normal_pages;
           continue;
@@ -132,6 +133,7 @@ Status RamLoader::load_chunk() {
         // anonymous memory is zeros without reading (and faulting) it in.
         if ((!target.private_anonymous || residency_.maybe_populated(page)) && !is_zero_page(page)) {
           std::memset(page, 0, kRamPageSize);
+          residency_.note_populated(page);
           ++stats_.zero_pages_cleared;
         }
         ++stats_.zero_pages;

@@ -129,6 +129,7 @@ size_t RamSaver::write_all_pages(const RamBlockView& block) {
 }
 
 void RamSaver::end_chunk() {
+  residency_.forget();
   out_.put_be64(ram_flag::kEos);
   count(8);
   last_block_host_ = nullptr;
