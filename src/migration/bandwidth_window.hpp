@@ -17,9 +17,11 @@ class BandwidthWindow {
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kWindow{100};
   // An open window counts once it carried this much for this long: far
-  // more than any socket or pipe buffer holds.
+  // more than any socket or pipe buffer holds, and long enough that the
+  // destination's cost of first touching its RAM shows in the rate (a
+  // 10 ms window measured 4x the rate the switchover then got).
   static constexpr uint64_t kConvincingBytes = 32u << 20;
-  static constexpr double kConvincingMs = 10.0;
+  static constexpr double kConvincingMs = 50.0;
 
   explicit BandwidthWindow(Clock::time_point now) : window_start_(now) {}
 

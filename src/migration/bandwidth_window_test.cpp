@@ -54,6 +54,19 @@ TEST(BandwidthWindow, BestRateIsTheFastestClosedWindow) {
   EXPECT_DOUBLE_EQ(window.best_bytes_per_ms(), 20'000.0);
 }
 
+TEST(BandwidthWindow, AnOpenWindowCountsOnlyOnceItCarriedALotForLong) {
+  BandwidthWindow window(t0);
+  window.add(64u << 20, 16384);
+  // 64 MiB in 10 ms could still be buffers and a lucky start: not yet.
+  EXPECT_EQ(window.switchover_bytes_per_ms(t0 + 10ms), 0.0);
+  // After 50 ms it is the link's rate.
+  EXPECT_DOUBLE_EQ(window.switchover_bytes_per_ms(t0 + 64ms), (64u << 20) / 64.0);
+  // A few MiB never count, however long.
+  BandwidthWindow small(t0);
+  small.add(4u << 20, 1024);
+  EXPECT_EQ(small.switchover_bytes_per_ms(t0 + 90ms), 0.0);
+}
+
 TEST(BandwidthWindow, RateIsOverTheWholeTimeSinceTheWindowStarted) {
   // A window rolled late (the thread slept, or sent a big chunk) is
   // averaged over its real length, not over the nominal 100 ms.
