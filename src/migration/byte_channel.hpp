@@ -3,6 +3,8 @@
 // add buffering and QEMU's big-endian encoding on top.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +20,14 @@ class ByteSink {
   virtual ~ByteSink() = default;
   // Writes all of `bytes` or fails.
   virtual Status write_all(std::span<const uint8_t> bytes) = 0;
+  // Writes all of `parts`, in order, or fails. Sinks that can hand the
+  // kernel many buffers in one call (writev, sendmsg) override it.
+  virtual Status write_all_parts(std::span<const iovec> parts) {
+    for (const iovec& part : parts) {
+      if (auto status = write_all({static_cast<const uint8_t*>(part.iov_base), part.iov_len}); !status) return status;
+    }
+    return {};
+  }
 };
 
 class ByteSource {

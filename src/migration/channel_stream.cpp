@@ -6,10 +6,13 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <thread>
 
@@ -125,6 +128,50 @@ Status FdStream::write_all(std::span<const uint8_t> bytes) {
       done += static_cast<size_t>(n);
     } else if (n == 0) {
       return failure(what, ENOSPC);  // write(2) on a full device may return 0
+    } else if (errno == EAGAIN) {
+      if (auto waited = wait_for(POLLOUT); !waited) return waited;
+    } else if (errno != EINTR) {
+      return failure(what, errno);
+    }
+  }
+  return {};
+}
+
+Status FdStream::write_all_parts(std::span<const iovec> parts) {
+  if (is_fifo_ || fd_ < 0 || !writable_) return ByteSink::write_all_parts(parts);
+  const char* what = is_socket_ ? "Unable to write to socket" : "Unable to write to file";
+  pending_parts_.clear();
+  for (const iovec& part : parts) {
+    if (part.iov_len != 0) pending_parts_.push_back(part);
+  }
+  size_t first = 0;
+  while (first < pending_parts_.size()) {
+    if (cancelled_.load()) return fail(address_ + ": cancelled");
+    const size_t count = std::min<size_t>(pending_parts_.size() - first, IOV_MAX);
+    ssize_t n;
+    if (is_socket_) {
+      msghdr message{};
+      message.msg_iov = &pending_parts_[first];
+      message.msg_iovlen = count;
+      n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    } else {
+      n = ::writev(fd_, &pending_parts_[first], static_cast<int>(count));
+    }
+    if (n > 0) {
+      auto left = static_cast<size_t>(n);
+      while (left > 0) {
+        iovec& part = pending_parts_[first];
+        if (left >= part.iov_len) {
+          left -= part.iov_len;
+          ++first;
+        } else {
+          part.iov_base = static_cast<uint8_t*>(part.iov_base) + left;
+          part.iov_len -= left;
+          left = 0;
+        }
+      }
+    } else if (n == 0) {
+      return failure(what, ENOSPC);  // as write_all: a full device may return 0
     } else if (errno == EAGAIN) {
       if (auto waited = wait_for(POLLOUT); !waited) return waited;
     } else if (errno != EINTR) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/error.hpp"
 #include "migration/byte_channel.hpp"
@@ -34,6 +36,9 @@ class FdStream final : public ByteSink, public ByteSource {
   FdStream& operator=(const FdStream&) = delete;
 
   Status write_all(std::span<const uint8_t> bytes) override;
+  // One sendmsg/writev for many parts (a pipe goes part by part, as
+  // write_all handles its SIGPIPE).
+  Status write_all_parts(std::span<const iovec> parts) override;
   Result<size_t> read_some(std::span<uint8_t> buffer) override;
 
   bool readable() const { return readable_; }
@@ -56,6 +61,7 @@ class FdStream final : public ByteSink, public ByteSource {
   Status reap_child();
 
   int fd_;
+  std::vector<iovec> pending_parts_;  // write_all_parts' copy, advanced on short writes
   const int cancel_fd_;  // eventfd, readable once shut down
   const std::string address_;
   pid_t child_;

@@ -443,6 +443,40 @@ TEST(Channel, ShutdownWakesABlockedReadAndWrite) {
   close(pair[1]);
 }
 
+TEST(Channel, ManyPartsGoInOrderThroughShortWrites) {
+  // 3000 parts of 1 to 8 KiB: more than IOV_MAX and far more than a socket
+  // buffer, so sendmsg returns short and resumes mid-part.
+  std::vector<std::vector<uint8_t>> parts;
+  std::vector<iovec> iov;
+  std::vector<uint8_t> expected;
+  for (size_t i = 0; i < 3000; ++i) {
+    parts.emplace_back(1024 * (1 + i % 8), static_cast<uint8_t>(i * 7));
+    parts.back()[0] = static_cast<uint8_t>(i);
+  }
+  for (auto& part : parts) {
+    iov.push_back({part.data(), part.size()});
+    expected.insert(expected.end(), part.begin(), part.end());
+  }
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  auto writer = connect_outgoing(FdAddress{std::to_string(pair[0])}, {});
+  ASSERT_TRUE(writer.has_value());
+  auto received = std::async(std::launch::async, [&] {
+    std::vector<uint8_t> got;
+    uint8_t buffer[3000];
+    for (;;) {
+      const ssize_t n = ::read(pair[1], buffer, sizeof buffer);
+      if (n <= 0) return got;
+      got.insert(got.end(), buffer, buffer + n);
+    }
+  });
+  ASSERT_TRUE((*writer)->sink().write_all_parts(iov).has_value());
+  ASSERT_TRUE((*writer)->close().has_value());
+  ASSERT_EQ(received.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(received.get(), expected);
+  close(pair[1]);
+}
+
 TEST(Channel, CancelKillsAnExecCommand) {
   auto listener = listen_incoming(parse("exec:sleep 60", MigrationDirection::incoming), {});
   ASSERT_TRUE(listener.has_value());

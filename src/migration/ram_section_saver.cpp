@@ -74,7 +74,7 @@ size_t RamSaver::send_page(const RamBlockView& block, uint64_t page_index, bool 
     ++stats_.duplicate_pages;
   } else {
     out_.put_buffer({header, length});
-    out_.put_buffer({block.host + offset, kRamPageSize});
+    out_.put_external({block.host + offset, kRamPageSize});  // read at the next flush
     length += kRamPageSize;
     ++stats_.normal_pages;
     stats_.normal_bytes += kRamPageSize;

@@ -61,6 +61,34 @@ TEST(Stream, PrimitivesRoundTripBigEndian) {
   EXPECT_EQ(in.offset(), out.bytes_written());
 }
 
+TEST(Stream, ExternalBytesKeepTheirPlaceAmongBufferedOnes) {
+  MemorySink sink;
+  StreamWriter out(sink, 64);
+  std::vector<uint8_t> expected;
+  std::vector<std::vector<uint8_t>> pages;
+  // More parts than one flush takes, and buffered runs filling the buffer.
+  for (int i = 0; i < 3000; ++i) {
+    out.put_be32(static_cast<uint32_t>(i));
+    for (int b = 3; b >= 0; --b) expected.push_back(static_cast<uint8_t>(i >> (8 * b)));
+    pages.emplace_back(static_cast<size_t>(1 + i % 7), static_cast<uint8_t>(i));
+  }
+  // The external spans must stay valid until the flush: `pages` holds them.
+  MemorySink sink2;
+  StreamWriter out2(sink2, 64);
+  std::vector<uint8_t> expected2;
+  for (int i = 0; i < 3000; ++i) {
+    out2.put_u8(0xee);
+    out2.put_external(pages[static_cast<size_t>(i)]);
+    expected2.push_back(0xee);
+    expected2.insert(expected2.end(), pages[static_cast<size_t>(i)].begin(), pages[static_cast<size_t>(i)].end());
+  }
+  ASSERT_TRUE(out.flush());
+  ASSERT_TRUE(out2.flush());
+  EXPECT_EQ(sink.data(), expected);
+  EXPECT_EQ(sink2.data(), expected2);
+  EXPECT_EQ(out2.bytes_written(), expected2.size());
+}
+
 TEST(Stream, ReadingPastTheEndIsAStickyErrorWithTheOffset) {
   const std::vector<uint8_t> bytes = {0, 0, 1};
   MemorySource source(bytes);

@@ -8,6 +8,8 @@
 // Threads: owned by one thread at a time (the migration thread).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -22,6 +24,7 @@ class StreamWriter {
  public:
   explicit StreamWriter(ByteSink& sink, size_t buffer_bytes = 256 * 1024) : sink_(sink) {
     buffer_.reserve(buffer_bytes);
+    parts_.reserve(kMaxParts);
   }
   ~StreamWriter() = default;
   StreamWriter(const StreamWriter&) = delete;
@@ -32,6 +35,11 @@ class StreamWriter {
   void put_be32(uint32_t v);
   void put_be64(uint64_t v);
   void put_buffer(std::span<const uint8_t> bytes);
+  // Bytes that stay valid until the next flush(), sent from where they are
+  // without a copy (guest RAM pages). They are read when the writer
+  // flushes, not now: a caller that may see them change meanwhile must be
+  // content with either version (the dirty log sends a changed page again).
+  void put_external(std::span<const uint8_t> bytes);
   // u8 length then the bytes, as section idstrs and RAM block names are sent.
   // Names longer than 255 bytes are a bug in the caller.
   void put_short_string(std::string_view text);
@@ -46,8 +54,16 @@ class StreamWriter {
  private:
   void put_bytes(const void* data, size_t size);
 
+  // Parts handed to the sink in one call: at most this many, and at most
+  // this many external bytes, before a flush.
+  static constexpr size_t kMaxParts = 1024;
+  static constexpr size_t kMaxExternalBytes = 4u << 20;
+
   ByteSink& sink_;
+  // Never grows past its reserved capacity, so parts_ may point into it.
   std::vector<uint8_t> buffer_;
+  std::vector<iovec> parts_;  // buffered runs and external spans, in order
+  size_t external_bytes_ = 0;
   uint64_t total_ = 0;
   std::optional<Error> error_;
 };
