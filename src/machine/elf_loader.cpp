@@ -11,6 +11,11 @@
 namespace godwit {
 namespace {
 
+Status place(AddressSpace& memory, uint64_t pa, std::span<const uint8_t> bytes, KernelPlacement placement) {
+  if (placement == KernelPlacement::kRamFromMigration && memory.ram_ptr(pa, bytes.size()) != nullptr) return {};
+  return memory.write_bytes(pa, bytes);
+}
+
 std::string hex(uint64_t v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
@@ -53,7 +58,7 @@ void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& head
   }
 }
 
-Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& memory) {
+Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& memory, KernelPlacement placement) {
   Elf64_Ehdr header;
   read_struct(image, 0, header);
   if (header.e_ident[EI_CLASS] != ELFCLASS64) return fail("not a 64-bit ELF file");
@@ -77,11 +82,11 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& m
     }
     const std::string where = "ELF segment " + std::to_string(i) + " at " + hex(segment.p_paddr) + " (" +
                               std::to_string(segment.p_memsz) + " bytes)";
-    auto status = memory.write_bytes(segment.p_paddr, {image.data() + segment.p_offset, segment.p_filesz});
+    auto status = place(memory, segment.p_paddr, {image.data() + segment.p_offset, segment.p_filesz}, placement);
     if (!status) return std::unexpected(std::move(status.error()).context(where + " does not fit in guest memory"));
     if (segment.p_memsz > segment.p_filesz) {
       const std::vector<uint8_t> zeros(segment.p_memsz - segment.p_filesz);
-      status = memory.write_bytes(segment.p_paddr + segment.p_filesz, zeros);
+      status = place(memory, segment.p_paddr + segment.p_filesz, zeros, placement);
       if (!status) return std::unexpected(std::move(status.error()).context(where + " does not fit in guest memory"));
     }
     kernel.highest_address = std::max(kernel.highest_address, segment.p_paddr + segment.p_memsz);
@@ -94,11 +99,11 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& m
 
 }  // namespace
 
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory) {
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory, KernelPlacement placement) {
   if (image.empty()) return fail("kernel image is empty");
-  if (is_riscv64_elf(image)) return load_elf(image, memory);
+  if (is_riscv64_elf(image)) return load_elf(image, memory, placement);
   // A raw image runs from the start of RAM, as QEMU's fallback does.
-  auto status = memory.write_bytes(virt::kDramBase, image);
+  auto status = place(memory, virt::kDramBase, image, placement);
   if (!status) return std::unexpected(std::move(status.error()).context("raw kernel image does not fit in RAM"));
   LoadedKernel kernel;
   kernel.entry = virt::kDramBase;

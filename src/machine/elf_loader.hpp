@@ -22,8 +22,17 @@ struct LoadedKernel {
   uint64_t highest_address = 0;  // one past the last loaded byte
 };
 
+// Where the image's bytes go.
+enum class KernelPlacement {
+  kWrite,           // into RAM and ROM
+  kRamFromMigration,  // RAM arrives with an incoming migration (and shared RAM
+                    // may already hold the guest): only ROM is written, RAM
+                    // is only checked
+};
+
 // Parses `image` and writes it into `memory`. Every segment must lie in RAM
 // or ROM; the error names the segment and its address otherwise.
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory);
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory,
+                                 KernelPlacement placement = KernelPlacement::kWrite);
 
 }  // namespace godwit

@@ -130,7 +130,11 @@ Status VirtMachine::load_images() {
     auto image = read_file(config_.kernel_path);
     if (!image) return std::unexpected(std::move(image.error()).context("-kernel"));
     kernel_image_ = std::move(*image);
-    auto kernel = load_kernel(kernel_image_, memory_);
+    // An incoming migration brings the RAM, kernel included; a shared
+    // memory backend may even hold the running guest already (cpr-reboot).
+    const KernelPlacement placement =
+        config_.incoming.empty() ? KernelPlacement::kWrite : KernelPlacement::kRamFromMigration;
+    auto kernel = load_kernel(kernel_image_, memory_, placement);
     if (!kernel) return std::unexpected(std::move(kernel.error()).context("-kernel " + config_.kernel_path));
     kernel_ = *kernel;
   }
@@ -147,8 +151,10 @@ Status VirtMachine::load_images() {
   if (device_tree_address_ < kernel_.highest_address && kernel_.highest_address > virt::kDramBase) {
     return fail("-kernel " + config_.kernel_path + ": the kernel overlaps the device tree at the end of RAM; use a larger -m");
   }
-  if (auto s = memory_.write_bytes(device_tree_address_, device_tree_); !s) {
-    return std::unexpected(std::move(s.error()).context("placing the device tree"));
+  if (config_.incoming.empty()) {
+    if (auto s = memory_.write_bytes(device_tree_address_, device_tree_); !s) {
+      return std::unexpected(std::move(s.error()).context("placing the device tree"));
+    }
   }
 
   if (auto s = memory_.map_rom(virt::kMromBase, build_boot_rom(kernel_.entry, device_tree_address_), "mrom"); !s) return s;

@@ -8,6 +8,28 @@
 namespace godwit {
 namespace {
 
+// What a migration in `parameters.mode` needs, checked before it starts.
+Status check_mode(const MigrationTarget& target, const MigrationParameters& parameters,
+                  const MigrationCapabilities& capabilities) {
+  const std::string mode(migration_mode_name(parameters.mode));
+  switch (parameters.mode) {
+    case MigrationMode::kNormal:
+    case MigrationMode::kCprReboot:
+      if (target.cpr) return fail("A cpr channel is only used with mode cpr-transfer");
+      break;
+    case MigrationMode::kCprTransfer:
+    case MigrationMode::kCprExec:
+      return fail("Migration mode " + mode + " is not available in this godwit; use cpr-reboot or normal");
+  }
+  for (const auto capability : {MigrationCapability::kPostcopyRam, MigrationCapability::kBackgroundSnapshot}) {
+    if (parameters.mode != MigrationMode::kNormal && capabilities[capability]) {
+      return fail("Migration mode " + mode + " cannot be used with capability " +
+                  std::string(migration_capability_name(capability)));
+    }
+  }
+  return {};
+}
+
 using Clock = std::chrono::steady_clock;
 
 // Large writes: a 4 KiB page record is 4104 bytes, so one flush carries a
@@ -81,6 +103,7 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
   if (outgoing_running_ || migration_status_running(progress_.snapshot().status)) {
     return fail("There's a migration process in progress");
   }
+  if (auto status = check_mode(target, parameters_, capabilities_); !status) return status;
   if (outgoing_thread_.joinable()) outgoing_thread_.join();  // the last one has finished
   outgoing_running_ = true;
   cancel_ = std::make_shared<CancelToken>();
@@ -93,8 +116,9 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
     p.started = started;
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
-  outgoing_thread_ = std::thread(
-      [this, target, capabilities = capabilities_, started] { run_outgoing(target, capabilities, started); });
+  outgoing_thread_ = std::thread([this, target, capabilities = capabilities_, mode = parameters_.mode, started] {
+    run_outgoing(target, capabilities, mode, started);
+  });
   return {};
 }
 
@@ -113,7 +137,8 @@ void Migration::cancel() {
   if (outgoing_channel_ != nullptr) outgoing_channel_->shutdown();
 }
 
-void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, Clock::time_point started) {
+void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
+                             Clock::time_point started) {
   std::shared_ptr<CancelToken> cancel;
   {
     std::lock_guard lock(mutex_);
@@ -133,7 +158,8 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     }
     StreamWriter out((*channel)->sink(), kStreamBufferBytes);
     PrecopyOptions options{[this] { return parameters(); }, capabilities,
-                           [this](MigrationStatus status) { set_status(status); }};
+                           [this](MigrationStatus status) { set_status(status); },
+                           mode != MigrationMode::kNormal};
     PrecopySender sender(vm_, out, std::move(options), progress_, *cancel);
     result = sender.run(started);
     if (sender.switched_over()) stop_time = sender.stop_time();

@@ -60,7 +60,7 @@ class Migration {
   void shutdown();
 
  private:
-  void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities,
+  void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
                     std::chrono::steady_clock::time_point started);
   void run_incoming();
   // Sets the status and emits MIGRATION when it changed.

@@ -18,6 +18,8 @@ constexpr std::string_view kCapabilityNames[] = {
 };
 static_assert(std::size(kCapabilityNames) == kMigrationCapabilityCount);
 
+constexpr std::string_view kModeNames[] = {"normal", "cpr-reboot", "cpr-transfer", "cpr-exec"};
+
 }  // namespace
 
 std::string_view migration_status_name(MigrationStatus status) { return kStatusNames[static_cast<size_t>(status)]; }
@@ -41,6 +43,15 @@ std::string_view migration_capability_name(MigrationCapability capability) {
 std::optional<MigrationCapability> find_migration_capability(std::string_view name) {
   for (size_t i = 0; i < kMigrationCapabilityCount; ++i) {
     if (kCapabilityNames[i] == name) return static_cast<MigrationCapability>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view migration_mode_name(MigrationMode mode) { return kModeNames[static_cast<size_t>(mode)]; }
+
+std::optional<MigrationMode> find_migration_mode(std::string_view name) {
+  for (size_t i = 0; i < std::size(kModeNames); ++i) {
+    if (kModeNames[i] == name) return static_cast<MigrationMode>(i);
   }
   return std::nullopt;
 }

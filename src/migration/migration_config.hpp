@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.hpp"
 
@@ -80,12 +81,21 @@ struct MigrationCapabilities {
   void set(MigrationCapability capability, bool on) { enabled[static_cast<size_t>(capability)] = on; }
 };
 
+// QEMU's MigMode: what a migration is for. The CPR modes move the guest to a
+// new process on the same host and stop it before anything is saved.
+enum class MigrationMode { kNormal, kCprReboot, kCprTransfer, kCprExec };
+
+std::string_view migration_mode_name(MigrationMode mode);
+std::optional<MigrationMode> find_migration_mode(std::string_view name);
+
 struct MigrationParameters {
   static constexpr uint64_t kMaxDowntimeLimitMs = 2'000'000;
 
   uint64_t downtime_limit_ms = 300;            // the longest the guest may stay stopped
   uint64_t max_bandwidth = 128ull << 20;       // bytes/s while the guest runs
   uint64_t avail_switchover_bandwidth = 0;     // bytes/s; 0: use the measured rate
+  MigrationMode mode = MigrationMode::kNormal;
+  std::vector<std::string> cpr_exec_command;   // argv cpr-exec runs
 };
 
 }  // namespace godwit

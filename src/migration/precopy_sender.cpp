@@ -51,12 +51,25 @@ Status PrecopySender::check_stream(const char* what) {
 
 Status PrecopySender::run(Clock::time_point started) {
   started_ = started;
+  if (options_.stop_first) {
+    if (auto status = stop_guest(); !status) return status;
+  }
   if (auto status = setup(); !status) return status;
   const Clock::time_point active = Clock::now();
   progress_.update([&](MigrationProgress& p) { p.setup_time_ms = elapsed_ms(started_, active); });
   options_.set_status(MigrationStatus::kActive);
-  if (auto status = iterate(); !status) return status;
+  if (!options_.stop_first) {
+    if (auto status = iterate(); !status) return status;
+  }
   return complete();
+}
+
+Status PrecopySender::stop_guest() {
+  stop_time_ = Clock::now();
+  if (auto status = vm_.stop_for_switchover(); !status) return status;
+  switched_over_ = true;
+  ram_.set_phase(RamSavePhase::downtime);
+  return {};
 }
 
 Status PrecopySender::setup() {
@@ -79,7 +92,10 @@ Status PrecopySender::setup() {
   writer_.end_section(kRamSectionId);
   if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("setup"));
 
-  if (auto status = vm_.start_dirty_log(); !status) return status;
+  // A stopped guest writes nothing: one pass, no log.
+  if (!options_.stop_first) {
+    if (auto status = vm_.start_dirty_log(); !status) return status;
+  }
   // The first pass: every page is "dirty" (QEMU's first bitmap sync sets
   // them all). Writes from now on land in the log for the next pass.
   dirty_pages_ = 0;
@@ -215,13 +231,12 @@ Status PrecopySender::iterate() {
 }
 
 Status PrecopySender::complete() {
-  stop_time_ = Clock::now();
-  if (auto status = vm_.stop_for_switchover(); !status) return status;
-  switched_over_ = true;
+  if (!switched_over_) {
+    if (auto status = stop_guest(); !status) return status;
+  }
   // QEMU (since 9.1) always passes through device once the guest stopped.
   options_.set_status(MigrationStatus::kDevice);
-  ram_.set_phase(RamSavePhase::downtime);
-  sync();
+  if (!options_.stop_first) sync();
 
   writer_.begin_section({savevm::kSectionEnd, kRamSectionId, {}, 0, 0});
   for (size_t i = 0; i < blocks_.size(); ++i) {

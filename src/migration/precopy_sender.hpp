@@ -33,6 +33,9 @@ struct PrecopyOptions {
   std::function<MigrationParameters()> parameters;  // read each window
   MigrationCapabilities capabilities;
   std::function<void(MigrationStatus)> set_status;  // active, device
+  // The CPR modes: the guest stops before anything is saved, so RAM goes in
+  // one pass with no dirty log, as QEMU does for every mode but normal.
+  bool stop_first = false;
 };
 
 class PrecopySender {
@@ -60,6 +63,7 @@ class PrecopySender {
   // Moves the dirty log into the bitmap (QEMU's migration_bitmap_sync):
   // counts a pass, and the dirty rate since the previous sync.
   void sync();
+  Status stop_guest();
   // One PART chunk of dirty pages, as much as the window allows.
   Status send_chunk();
   uint64_t dirty_bytes() const { return dirty_pages_ * kRamPageSize; }

@@ -112,7 +112,10 @@ HmpResult set_parameters(CommandContext& c, const QmpResult<Json>& arguments) {
   return run_qmp(c, "migrate-set-parameters", *arguments);
 }
 HmpResult run_migrate_set_parameter(CommandContext& c, const Args& args) {
-  return set_parameters(c, hmp_parameter_arguments(args[0], args[1]));
+  // A value of several words (cpr-exec-command) may come unquoted.
+  std::string value = args[1];
+  for (size_t i = 2; i < args.size(); ++i) value += " " + args[i];
+  return set_parameters(c, hmp_parameter_arguments(args[0], value));
 }
 HmpResult run_migrate_set_speed(CommandContext& c, const Args& args) {
   return set_parameters(c, hmp_parameter_arguments("max-bandwidth", args[0]));
@@ -213,7 +216,7 @@ constexpr HmpCommand kCommands[] = {
      run_migrate_set_capability, 2, 2},
     {"migrate_set_downtime", "value", "set maximum tolerated downtime (in seconds) for migrations",
      run_migrate_set_downtime, 1, 1},
-    {"migrate_set_parameter", "parameter value", "Set the parameter for migration", run_migrate_set_parameter, 2, 2},
+    {"migrate_set_parameter", "parameter value", "Set the parameter for migration", run_migrate_set_parameter, 2, 64},
     {"migrate_set_speed", "value", "set maximum speed (in bytes) for migrations (a plain number is MiB)",
      run_migrate_set_speed, 1, 1},
     {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'",

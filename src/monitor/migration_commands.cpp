@@ -104,7 +104,6 @@ QmpResult<Json> qmp_migrate(CommandContext& context, const Json& arguments) {
   if (arguments.value("resume", false)) return generic_error("Postcopy is not supported by godwit: nothing to resume");
   auto target = target_from(arguments, MigrationDirection::outgoing);
   if (!target) return std::unexpected(target.error());
-  if (target->cpr) return generic_error("A cpr channel is only used with mode cpr-transfer");
   if (context.machine.run_state() == RunState::kInmigrate) {
     return generic_error("Guest is waiting for an incoming migration");
   }
@@ -167,6 +166,15 @@ QmpResult<Json> qmp_migrate_set_parameters(CommandContext& context, const Json& 
   if (arguments.contains("avail-switchover-bandwidth")) {
     parameters.avail_switchover_bandwidth = arguments["avail-switchover-bandwidth"].get<uint64_t>();
   }
+  if (arguments.contains("mode")) {
+    const std::string name = arguments["mode"].get<std::string>();
+    const auto mode = find_migration_mode(name);
+    if (!mode) return generic_error("Parameter 'mode' does not accept value '" + name + "'");
+    parameters.mode = *mode;
+  }
+  if (arguments.contains("cpr-exec-command")) {
+    parameters.cpr_exec_command = arguments["cpr-exec-command"].get<std::vector<std::string>>();
+  }
   migration.set_parameters(parameters);
   return empty_object();
 }
@@ -175,7 +183,9 @@ QmpResult<Json> qmp_query_migrate_parameters(CommandContext& context, const Json
   const MigrationParameters p = context.machine.migration().parameters();
   return Json{{"downtime-limit", p.downtime_limit_ms},
               {"max-bandwidth", p.max_bandwidth},
-              {"avail-switchover-bandwidth", p.avail_switchover_bandwidth}};
+              {"avail-switchover-bandwidth", p.avail_switchover_bandwidth},
+              {"mode", std::string(migration_mode_name(p.mode))},
+              {"cpr-exec-command", p.cpr_exec_command}};
 }
 
 QmpResult<Json> qmp_migrate_set_capabilities(CommandContext& context, const Json& arguments) {
@@ -279,6 +289,10 @@ std::string format_migrate_parameters(const Json& parameters) {
   text += "max-bandwidth: " + std::to_string(parameters["max-bandwidth"].get<uint64_t>()) + " bytes/second\n";
   text += "avail-switchover-bandwidth: " + std::to_string(parameters["avail-switchover-bandwidth"].get<uint64_t>()) +
           " bytes/second\n";
+  text += "mode: " + parameters["mode"].get<std::string>() + "\n";
+  std::string command;
+  for (const Json& word : parameters["cpr-exec-command"]) command += (command.empty() ? "" : " ") + word.get<std::string>();
+  text += "cpr-exec-command: " + command + "\n";
   return text;
 }
 
@@ -300,6 +314,18 @@ QmpResult<Json> hmp_parameter_arguments(const std::string& name, const std::stri
     auto bytes = parse_size_mib(value);
     if (!bytes) return generic_error("Parameter '" + name + "' expects a size (a plain number is MiB)");
     return Json{{name, *bytes}};
+  }
+  if (name == "mode") return Json{{name, value}};
+  if (name == "cpr-exec-command") {
+    // As QEMU's HMP: the words of the value, split at spaces.
+    Json words = Json::array();
+    size_t start = 0;
+    while (start < value.size()) {
+      const size_t end = std::min(value.find(' ', start), value.size());
+      if (end > start) words.push_back(value.substr(start, end - start));
+      start = end + 1;
+    }
+    return Json{{name, words}};
   }
   return generic_error("Parameter 'parameter' does not accept value '" + name + "'");
 }

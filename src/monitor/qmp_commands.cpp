@@ -239,7 +239,9 @@ constexpr ArgSpec kMigrateIncomingArgs[] = {
     {"uri", ArgType::kString, true}, {"channels", ArgType::kAny, true}, {"exit-on-error", ArgType::kBool, true}};
 constexpr ArgSpec kMigrateSetParametersArgs[] = {{"downtime-limit", ArgType::kInt, true},
                                                  {"max-bandwidth", ArgType::kUint64, true},
-                                                 {"avail-switchover-bandwidth", ArgType::kUint64, true}};
+                                                 {"avail-switchover-bandwidth", ArgType::kUint64, true},
+                                                 {"mode", ArgType::kString, true},
+                                                 {"cpr-exec-command", ArgType::kStringList, true}};
 constexpr ArgSpec kMigrateSetCapabilitiesArgs[] = {{"capabilities", ArgType::kArray}};
 
 using enum CommandThread;
