@@ -10,6 +10,8 @@
 #include "cli/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 #include "cli/size_parse.hpp"
+#include "migration/cpr_state.hpp"
+#include "migration/migration_uri.hpp"
 
 namespace godwit {
 namespace {
@@ -164,7 +166,21 @@ Status handle_start_paused(ParseState& state, std::string_view) {
 
 Status handle_incoming(ParseState& state, std::string_view argument) {
   if (argument.empty()) return fail("no URI given (use a migration URI or defer)");
-  if (!state.config().incoming.empty()) return fail("given twice: godwit takes one incoming migration channel");
+  // QEMU's JSON form names the channel: a second -incoming may give the
+  // cpr channel of a cpr-transfer.
+  if (argument.front() == '{') {
+    auto channel = parse_incoming_channel_json(argument);
+    if (!channel) return std::unexpected(channel.error());
+    if (channel->cpr) {
+      if (!state.config().cpr_incoming.empty()) return fail("the cpr channel is given twice");
+      if (auto unix_address = cpr_channel_address(channel->address); !unix_address) {
+        return std::unexpected(unix_address.error());
+      }
+      state.config().cpr_incoming = argument;
+      return {};
+    }
+  }
+  if (!state.config().incoming.empty()) return fail("given twice: godwit takes one main incoming migration channel");
   state.config().incoming = argument;
   return {};
 }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "base/file_io.hpp"
 #include "cli/command_line.hpp"
 #include "machine/virt_machine.hpp"
+#include "migration/cpr_state.hpp"
+#include "migration/migration_uri.hpp"
 #include "monitor/monitors.hpp"
 
 namespace godwit {
@@ -74,8 +78,26 @@ int run(const std::vector<std::string>& args) {
   }
   const MachineConfig& config = command_line->config;
 
+  // cpr-transfer's new side: the old godwit's descriptors come first, so
+  // that the machine is built on the memory its guest runs in. Signals are
+  // not blocked yet: a SIGTERM while waiting for them ends the process.
+  std::unique_ptr<CprReceiver> cpr_channel;
+  std::optional<CprState> handed_over;
+  if (!config.cpr_incoming.empty()) {
+    if (config.incoming.empty()) return report(Error("-incoming: a cpr channel needs a main channel (a URI or defer)"));
+    auto channel = parse_incoming_channel_json(config.cpr_incoming);
+    if (!channel) return report(channel.error());
+    auto address = cpr_channel_address(channel->address);
+    if (!address) return report(address.error());
+    auto receiver = CprReceiver::listen(*address);
+    if (!receiver) return report(receiver.error());
+    auto state = (*receiver)->receive();
+    if (!state) return report(state.error());
+    cpr_channel = std::move(*receiver);
+    handed_over = std::move(*state);
+  }
   SignalWatcher::block_signals();
-  auto machine = VirtMachine::create(config);
+  auto machine = VirtMachine::create(config, std::move(cpr_channel), handed_over ? &*handed_over : nullptr);
   if (!machine) return report(machine.error());
 
   if (!config.dumpdtb_path.empty()) {

@@ -70,7 +70,10 @@ struct MachineConfig {
   std::vector<MonitorConfig> monitors;
 
   bool start_paused = false;  // -S
-  std::string incoming;       // -incoming URI, or "defer" (wait for migrate-incoming)
+  std::string incoming;       // -incoming URI (or main channel JSON), or "defer" (wait for migrate-incoming)
+  // -incoming {"channel-type": "cpr", ...}: where a cpr-transfer's old
+  // godwit hands over its descriptors, read before the machine is built.
+  std::string cpr_incoming;
   bool nographic = false;
   std::string display = "none";
   std::string name;           // -name

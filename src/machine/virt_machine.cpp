@@ -24,15 +24,25 @@ constexpr auto kRtcPollInterval = std::chrono::milliseconds(10);
 
 }  // namespace
 
-Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& config) {
+Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& config,
+                                                        std::unique_ptr<CprReceiver> cpr_channel,
+                                                        CprState* handed_over) {
   std::unique_ptr<VirtMachine> machine(new VirtMachine(config));
-  if (auto status = machine->build(); !status) return std::unexpected(std::move(status.error()));
+  machine->handed_over_ = handed_over;
+  auto built = machine->build();
+  machine->handed_over_ = nullptr;
+  if (!built) return std::unexpected(std::move(built.error()));
   FdStore& fds = machine->fd_store_;
   machine->migration_ = std::make_unique<Migration>(*machine, [&fds](const std::string& name) -> Result<int> {
     const int fd = fds.take_named(name);
     if (fd < 0) return fail("File descriptor named '" + name + "' has not been found");
     return fd;
   });
+  if (cpr_channel) {
+    // The old godwit goes on once this one listens on its main channel.
+    machine->cpr_channel_ = std::move(cpr_channel);
+    machine->migration_->expect_cpr_transfer([channel = machine->cpr_channel_.get()] { channel->close_channel(); });
+  }
   machine->autostart_ = !config.start_paused;
   // A destination is in inmigrate from the first query on.
   if (!config.incoming.empty()) machine->run_state_ = RunState::kInmigrate;
@@ -52,7 +62,7 @@ Status VirtMachine::build() {
 
 Status VirtMachine::create_ram() {
   for (const MemoryBackendConfig& backend_config : config_.memory_backends) {
-    auto backend = MemoryBackend::create(backend_config);
+    auto backend = backend_from(backend_config);
     if (!backend) return std::unexpected(std::move(backend.error()));
     if (backend_config.id == config_.memory_backend_id) ram_ = backend->get();
     memory_backends_.push_back(std::move(*backend));
@@ -70,7 +80,22 @@ Status VirtMachine::create_ram() {
     ram_ = backend->get();
     memory_backends_.push_back(std::move(*backend));
   }
+  if (handed_over_ != nullptr) {
+    for (const CprFd& fd : handed_over_->fds) {
+      if (fd.fd() >= 0) return fail("cpr-transfer: the old godwit handed over memory '" + fd.name() + "', which this machine does not have");
+    }
+  }
   return memory_.map_ram(virt::kDramBase, ram_->host());
+}
+
+Result<std::unique_ptr<MemoryBackend>> VirtMachine::backend_from(const MemoryBackendConfig& backend_config) {
+  if (handed_over_ == nullptr) return MemoryBackend::create(backend_config);
+  // cpr-transfer: the same memory the old godwit's guest runs in.
+  CprFd* fd = handed_over_->find(cpr_fd_name(backend_config.id));
+  if (fd == nullptr) {
+    return fail("cpr-transfer: the old godwit handed over no memory for backend '" + backend_config.id + "'");
+  }
+  return MemoryBackend::adopt(backend_config, fd->take());
 }
 
 Status VirtMachine::create_chardevs() {

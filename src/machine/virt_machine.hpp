@@ -41,6 +41,7 @@
 #include "machine/run_state.hpp"
 #include "memory/address_space.hpp"
 #include "memory/memory_backend.hpp"
+#include "migration/cpr_state.hpp"
 #include "migration/device_section.hpp"
 #include "migration/migratable_vm.hpp"
 #include "migration/migration.hpp"
@@ -51,7 +52,12 @@ class VirtMachine final : public PowerControl, public MigratableVm {
  public:
   // Builds everything (RAM, devices, chardevs, kernel, device tree) without
   // running any guest code. Fails with one line naming what was wrong.
-  static Result<std::unique_ptr<VirtMachine>> create(const MachineConfig& config);
+  // With `handed_over` (a cpr-transfer's descriptors, read from
+  // `cpr_channel` before this), memory backends map the memory the old
+  // godwit handed over instead of creating their own.
+  static Result<std::unique_ptr<VirtMachine>> create(const MachineConfig& config,
+                                                     std::unique_ptr<CprReceiver> cpr_channel = nullptr,
+                                                     CprState* handed_over = nullptr);
   ~VirtMachine() override;
 
   VirtMachine(const VirtMachine&) = delete;
@@ -128,6 +134,7 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   // MigratableVm (migration threads).
   std::string_view machine_type() const override { return config_.machine_type; }
   std::vector<RamBlockView> ram_blocks() override;
+  Result<std::vector<CprFdRef>> cpr_fds() override;
   Status start_dirty_log() override { return memory_.start_dirty_log(); }
   void stop_dirty_log() override { memory_.stop_dirty_log(); }
   DirtyLog& dirty_log() override { return *memory_.dirty_log(); }
@@ -150,6 +157,7 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   Status build();
   Status create_chardevs();
   Status create_ram();
+  Result<std::unique_ptr<MemoryBackend>> backend_from(const MemoryBackendConfig& backend_config);
   Status create_devices();
   Status load_images();
   void post(Request request);
@@ -202,6 +210,8 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   bool autostart_ = true;                 // destination: run after loading (-S, stop and cont in inmigrate)
   std::string incoming_source_state_;     // destination: the source's run state, from "globalstate"
   std::unique_ptr<Migration> migration_;
+  std::unique_ptr<CprReceiver> cpr_channel_;  // held open until the main channel listens
+  CprState* handed_over_ = nullptr;           // during build() only
 };
 
 }  // namespace godwit

@@ -25,9 +25,20 @@ std::vector<RamBlockView> VirtMachine::ram_blocks() {
                        ram_->fd() < 0 && !ram_->shared()}};
 }
 
+Result<std::vector<CprFdRef>> VirtMachine::cpr_fds() {
+  // QEMU's rule: memory the new process must map needs a descriptor, so a
+  // backend must be share=on (memfd, or a file) to survive cpr-transfer.
+  if (ram_->fd() < 0 || !ram_->shared()) {
+    return fail("Memory backend '" + ram_->id() +
+                "' is not compatible with CPR: share=on is required for memory-backend objects "
+                "(-m alone gives private RAM; use -object memory-backend-memfd,share=on and -machine memory-backend)");
+  }
+  return std::vector<CprFdRef>{{cpr_fd_name(ram_->id()), 0, ram_->fd()}};
+}
+
 Status VirtMachine::listen_incoming_from_command_line() {
   if (config_.incoming.empty() || config_.incoming == "defer") return {};
-  auto address = parse_migration_uri(config_.incoming, MigrationDirection::incoming);
+  auto address = parse_incoming_main(config_.incoming);
   if (!address) return std::unexpected(std::move(address.error()).context("-incoming"));
   if (auto status = migration_->listen_incoming(MigrationTarget{*address, std::nullopt}); !status) {
     return std::unexpected(std::move(status.error()).context("-incoming " + config_.incoming));

@@ -138,7 +138,11 @@ Result<std::unique_ptr<MemoryBackend>> MemoryBackend::create(const MemoryBackend
 
   int raw_fd = -1;
   switch (config.kind) {
-    case MemoryBackendKind::kRam: break;
+    case MemoryBackendKind::kRam:
+      // Shared RAM lives in a memfd, so that a cpr-transfer can hand it to a
+      // new godwit (as QEMU 10 does); private RAM stays anonymous.
+      if (!config.share) break;
+      [[fallthrough]];
     case MemoryBackendKind::kMemfd: {
       // The id names the memfd in /proc/PID/fd, which helps when debugging CPR.
       raw_fd = memfd_create(("godwit:" + config.id).c_str(), MFD_CLOEXEC);
@@ -167,6 +171,22 @@ Result<std::unique_ptr<MemoryBackend>> MemoryBackend::create(const MemoryBackend
   }
   return std::unique_ptr<MemoryBackend>(new MemoryBackend(
       config.id, config.kind, *host, guard.release(), config.share, config.mem_path));
+}
+
+Result<std::unique_ptr<MemoryBackend>> MemoryBackend::adopt(const MemoryBackendConfig& config, int fd) {
+  FdGuard guard(fd);
+  const std::string what = kind_name(config.kind) + " '" + config.id + "'";
+  if (!config.share) return fail(what + ": share=on is needed to map memory handed over by CPR");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return fail(what + ": fstat of the handed-over descriptor: " + errno_text(errno));
+  if (static_cast<uint64_t>(st.st_size) < config.size_bytes) {
+    return fail(what + ": the handed-over memory holds " + std::to_string(st.st_size) + " bytes, size is " +
+                std::to_string(config.size_bytes));
+  }
+  auto host = map(config.size_bytes, fd, true);
+  if (!host) return std::unexpected(std::move(host.error()).context(what));
+  return std::unique_ptr<MemoryBackend>(
+      new MemoryBackend(config.id, config.kind, *host, guard.release(), true, config.mem_path));
 }
 
 MemoryBackend::~MemoryBackend() {

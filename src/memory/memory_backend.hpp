@@ -19,6 +19,9 @@ namespace godwit {
 class MemoryBackend {
  public:
   static Result<std::unique_ptr<MemoryBackend>> create(const MemoryBackendConfig& config);
+  // The backend `config` describes, on memory an earlier godwit handed over
+  // (cpr-transfer): maps `fd` (taken) shared, creating nothing.
+  static Result<std::unique_ptr<MemoryBackend>> adopt(const MemoryBackendConfig& config, int fd);
   ~MemoryBackend();  // munmap, close
 
   MemoryBackend(const MemoryBackend&) = delete;

@@ -56,11 +56,34 @@ TEST(MemoryBackend, RamIsAnonymousZeroedAndWritable) {
   EXPECT_EQ(ram.host()[12345], 0x5a);
 }
 
-TEST(MemoryBackend, RamShareOnIsSharedAnonymous) {
+TEST(MemoryBackend, RamShareOnLivesInAMemfdThatCprCanHandOver) {
   auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 1 << 16, true));
   ASSERT_TRUE(backend.has_value()) << backend.error().message();
   EXPECT_TRUE((*backend)->shared());
-  EXPECT_EQ((*backend)->fd(), -1);
+  EXPECT_GE((*backend)->fd(), 0);
+}
+
+TEST(MemoryBackend, AdoptedMemoryIsTheSamePages) {
+  auto first = MemoryBackend::create(config(MemoryBackendKind::kMemfd, 1 << 16, true));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  (*first)->host()[4096] = 0x5a;
+  auto second = MemoryBackend::adopt(config(MemoryBackendKind::kMemfd, 1 << 16, true), dup((*first)->fd()));
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_NE((*second)->host().data(), (*first)->host().data());  // a new mapping
+  EXPECT_EQ((*second)->host()[4096], 0x5a);                     // of the same memory
+  (*second)->host()[8192] = 0xa5;
+  EXPECT_EQ((*first)->host()[8192], 0xa5);
+}
+
+TEST(MemoryBackend, AdoptingNeedsShareOnAndEnoughMemory) {
+  auto first = MemoryBackend::create(config(MemoryBackendKind::kMemfd, 1 << 16, true));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  auto unshared = MemoryBackend::adopt(config(MemoryBackendKind::kMemfd, 1 << 16, false), dup((*first)->fd()));
+  ASSERT_FALSE(unshared.has_value());
+  EXPECT_NE(unshared.error().message().find("share=on"), std::string::npos) << unshared.error().message();
+  auto larger = MemoryBackend::adopt(config(MemoryBackendKind::kMemfd, 1 << 20, true), dup((*first)->fd()));
+  ASSERT_FALSE(larger.has_value());
+  EXPECT_NE(larger.error().message().find("holds 65536 bytes"), std::string::npos) << larger.error().message();
 }
 
 TEST(MemoryBackend, SizeNotAPageMultipleIsAccepted) {

@@ -11,6 +11,7 @@
 
 #include "base/error.hpp"
 #include "memory/dirty_log.hpp"
+#include "migration/cpr_state.hpp"
 #include "migration/device_section.hpp"
 #include "migration/migration_config.hpp"
 #include "migration/ram_section.hpp"
@@ -26,6 +27,9 @@ class MigratableVm {
   // as one range of RAM offsets.
   virtual std::vector<RamBlockView> ram_blocks() = 0;
   virtual Status start_dirty_log() = 0;
+  // cpr-transfer: the descriptors of all guest RAM, for a new godwit to map
+  // (borrowed). An error names memory that no descriptor can carry.
+  virtual Result<std::vector<CprFdRef>> cpr_fds() { return fail("this machine cannot hand over its memory"); }
   virtual void stop_dirty_log() = 0;
   virtual DirtyLog& dirty_log() = 0;  // valid between start and stop
 

@@ -1,5 +1,6 @@
 #include "migration/migration.hpp"
 
+#include "migration/cpr_state.hpp"
 #include "migration/incoming_loader.hpp"
 #include "migration/precopy_sender.hpp"
 #include "migration/stream_reader.hpp"
@@ -17,9 +18,20 @@ Status check_mode(const MigrationTarget& target, const MigrationParameters& para
     case MigrationMode::kCprReboot:
       if (target.cpr) return fail("A cpr channel is only used with mode cpr-transfer");
       break;
-    case MigrationMode::kCprTransfer:
+    case MigrationMode::kCprTransfer: {
+      // QEMU's rules (migration.c, cpr-transfer).
+      if (!target.cpr) return fail("cpr-transfer mode requires setting the cpr channel");
+      if (auto unix_address = cpr_channel_address(*target.cpr); !unix_address) return std::unexpected(unix_address.error());
+      if (std::holds_alternative<FileAddress>(target.main)) {
+        return fail("Migration requires streamable transport: the main channel of cpr-transfer cannot be file:");
+      }
+      if (const auto* inet = std::get_if<InetAddress>(&target.main); inet != nullptr && inet->port == 0) {
+        return fail("Migration requires a non-zero port: the new godwit must already listen on it");
+      }
+      break;
+    }
     case MigrationMode::kCprExec:
-      return fail("Migration mode " + mode + " is not available in this godwit; use cpr-reboot or normal");
+      return fail("Migration mode " + mode + " is not available in this godwit; use cpr-transfer, cpr-reboot or normal");
   }
   for (const auto capability : {MigrationCapability::kPostcopyRam, MigrationCapability::kBackgroundSnapshot}) {
     if (parameters.mode != MigrationMode::kNormal && capabilities[capability]) {
@@ -104,6 +116,14 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
     return fail("There's a migration process in progress");
   }
   if (auto status = check_mode(target, parameters_, capabilities_); !status) return status;
+  std::unique_ptr<CprSender> cpr_sender;
+  if (parameters_.mode == MigrationMode::kCprTransfer) {
+    // As QEMU: the descriptors go at once, so that a missing new process
+    // is migrate's own error; the guest runs on meanwhile.
+    auto sender = hand_over_descriptors(*target.cpr);
+    if (!sender) return std::unexpected(sender.error());
+    cpr_sender = std::move(*sender);
+  }
   if (outgoing_thread_.joinable()) outgoing_thread_.join();  // the last one has finished
   outgoing_running_ = true;
   cancel_ = std::make_shared<CancelToken>();
@@ -116,8 +136,9 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
     p.started = started;
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
-  outgoing_thread_ = std::thread([this, target, capabilities = capabilities_, mode = parameters_.mode, started] {
-    run_outgoing(target, capabilities, mode, started);
+  outgoing_thread_ = std::thread([this, target, capabilities = capabilities_, mode = parameters_.mode, started,
+                                  cpr_sender = std::move(cpr_sender)]() mutable {
+    run_outgoing(target, capabilities, mode, started, std::move(cpr_sender));
   });
   return {};
 }
@@ -137,8 +158,19 @@ void Migration::cancel() {
   if (outgoing_channel_ != nullptr) outgoing_channel_->shutdown();
 }
 
+Result<std::unique_ptr<CprSender>> Migration::hand_over_descriptors(const MigrationAddress& cpr) {
+  auto fds = vm_.cpr_fds();
+  if (!fds) return std::unexpected(fds.error());
+  auto address = cpr_channel_address(cpr);
+  if (!address) return std::unexpected(address.error());
+  auto sender = CprSender::connect(*address);
+  if (!sender) return std::unexpected(sender.error());
+  if (auto status = (*sender)->send(MigrationMode::kCprTransfer, *fds); !status) return std::unexpected(status.error());
+  return sender;
+}
+
 void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
-                             Clock::time_point started) {
+                             Clock::time_point started, std::unique_ptr<CprSender> cpr_sender) {
   std::shared_ptr<CancelToken> cancel;
   {
     std::lock_guard lock(mutex_);
@@ -147,7 +179,20 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
 
   Status result;
   std::optional<Clock::time_point> stop_time;
-  auto channel = connect_outgoing(target.main, fd_lookup_);
+  if (cpr_sender) {
+    // The new godwit maps the RAM and builds its machine while the guest
+    // still runs here; its closing the cpr channel says it listens on the
+    // main one. RAM then goes nowhere: it is already there.
+    result = cpr_sender->wait_for_close(*cancel);
+    cpr_sender.reset();
+    capabilities.set(MigrationCapability::kXIgnoreShared, true);
+  }
+  Result<std::unique_ptr<OutgoingChannel>> channel = std::unexpected(Error("not connected"));
+  if (result) {
+    channel = connect_outgoing(target.main, fd_lookup_);
+  } else {
+    channel = std::unexpected(result.error());
+  }
   if (!channel) {
     result = std::unexpected(channel.error());
   } else {
@@ -205,6 +250,13 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
   outgoing_running_ = false;
 }
 
+void Migration::expect_cpr_transfer(std::function<void()> after_listen) {
+  std::lock_guard lock(mutex_);
+  parameters_.mode = MigrationMode::kCprTransfer;
+  capabilities_.set(MigrationCapability::kXIgnoreShared, true);
+  after_listen_ = std::move(after_listen);
+}
+
 Status Migration::start_incoming(const MigrationTarget& target) {
   if (auto status = listen_incoming(target); !status) return status;
   accept_incoming();
@@ -230,6 +282,7 @@ Status Migration::listen_incoming(const MigrationTarget& target) {
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
   listener_owner_ = std::move(*listener);
+  if (after_listen_) std::exchange(after_listen_, nullptr)();
   return {};
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "base/error.hpp"
 #include "migration/cancel_token.hpp"
 #include "migration/channel.hpp"
+#include "migration/cpr_state.hpp"
 #include "migration/migratable_vm.hpp"
 #include "migration/migration_config.hpp"
 #include "migration/migration_progress.hpp"
@@ -44,6 +46,10 @@ class Migration {
   // The two halves of start_incoming, for -incoming on the command line:
   // bind before the monitors answer, accept once the machine is started.
   Status listen_incoming(const MigrationTarget& target);
+  // Destination of a cpr-transfer (its RAM came over the cpr channel): mode
+  // cpr-transfer and x-ignore-shared, and `after_listen` runs once the main
+  // channel listens (it closes the cpr channel: the old side's go-ahead).
+  void expect_cpr_transfer(std::function<void()> after_listen);
   void accept_incoming();
 
   MigrationParameters parameters() const;
@@ -61,8 +67,9 @@ class Migration {
 
  private:
   void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
-                    std::chrono::steady_clock::time_point started);
+                    std::chrono::steady_clock::time_point started, std::unique_ptr<CprSender> cpr_sender);
   void run_incoming();
+  Result<std::unique_ptr<CprSender>> hand_over_descriptors(const MigrationAddress& cpr);
   // Sets the status and emits MIGRATION when it changed.
   void set_status(MigrationStatus status);
 
@@ -72,6 +79,7 @@ class Migration {
 
   mutable std::mutex mutex_;  // guards what follows, never held across I/O
   MigrationParameters parameters_;
+  std::function<void()> after_listen_;  // see expect_cpr_transfer
   MigrationCapabilities capabilities_;
   std::thread outgoing_thread_;
   std::thread incoming_thread_;

@@ -475,4 +475,24 @@ Result<MigrationTarget> parse_migrate_arguments(const nlohmann::ordered_json& ar
   return arguments_impl(arguments, direction);
 }
 
+Result<IncomingChannelSpec> parse_incoming_channel_json(std::string_view text) {
+  nlohmann::ordered_json channel = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (channel.is_discarded() || !channel.is_object()) return fail("-incoming: not a JSON object: " + std::string(text));
+  const bool cpr = channel.contains("channel-type") && channel["channel-type"] == "cpr";
+  // The address is checked as a main channel's (an incoming list has one).
+  if (cpr) channel["channel-type"] = "main";
+  auto target = parse_migration_channels(nlohmann::ordered_json::array({channel}), MigrationDirection::incoming);
+  if (!target) return std::unexpected(std::move(target.error()).context("-incoming"));
+  return IncomingChannelSpec{cpr, std::move(target->main)};
+}
+
+Result<MigrationAddress> parse_incoming_main(std::string_view text) {
+  if (!text.empty() && text.front() == '{') {
+    auto channel = parse_incoming_channel_json(text);
+    if (!channel) return std::unexpected(channel.error());
+    return std::move(channel->address);
+  }
+  return parse_migration_uri(std::string(text), MigrationDirection::incoming);
+}
+
 }  // namespace godwit

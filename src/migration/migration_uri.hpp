@@ -106,4 +106,15 @@ Result<MigrationTarget> parse_migrate_arguments(const nlohmann::json& arguments,
 Result<MigrationTarget> parse_migrate_arguments(const nlohmann::ordered_json& arguments,
                                                 MigrationDirection direction);
 
+// One channel given to -incoming as JSON, as QEMU accepts it:
+// {"channel-type": "main"|"cpr", "addr": {...}}. Errors name the option.
+struct IncomingChannelSpec {
+  bool cpr = false;
+  MigrationAddress address;
+};
+Result<IncomingChannelSpec> parse_incoming_channel_json(std::string_view text);
+
+// The main address of an -incoming value: a URI, or the JSON form above.
+Result<MigrationAddress> parse_incoming_main(std::string_view text);
+
 }  // namespace godwit

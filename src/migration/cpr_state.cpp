@@ -1,0 +1,274 @@
+#include "migration/cpr_state.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/errno_text.hpp"
+
+namespace godwit {
+namespace {
+
+void put_be32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+Result<sockaddr_un> socket_address(const std::string& path, const std::string& what) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sun.sun_path) return fail(what + ": UNIX socket path '" + path + "' is too long");
+  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  return sun;
+}
+
+std::unexpected<Error> errno_error(const std::string& what, int err) { return fail(what + ": " + errno_text(err)); }
+
+// Reads exactly `size` bytes; a short stream is an error naming `what`.
+Status read_exact(int fd, uint8_t* data, size_t size, const std::string& what) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::recv(fd, data + done, size - done, 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n == 0) {
+      return fail(what + ": the CPR channel closed early (" + std::to_string(size - done) + " more bytes expected)");
+    } else if (errno != EINTR) {
+      return errno_error(what + ": reading the CPR channel", errno);
+    }
+  }
+  return {};
+}
+
+Result<uint32_t> read_be32(int fd, const std::string& what) {
+  uint8_t b[4];
+  if (auto status = read_exact(fd, b, 4, what); !status) return std::unexpected(status.error());
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+}
+
+Status send_all(int fd, const uint8_t* data, size_t size, const std::string& what) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::send(fd, data + done, size - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      return errno_error(what + ": writing the CPR channel", errno);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+CprFd::~CprFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+CprFd* CprState::find(const std::string& name) {
+  for (CprFd& fd : fds) {
+    if (fd.name() == name) return &fd;
+  }
+  return nullptr;
+}
+
+Result<UnixAddress> cpr_channel_address(const MigrationAddress& address) {
+  if (const auto* unix_address = std::get_if<UnixAddress>(&address)) return *unix_address;
+  return fail("The cpr channel must be a UNIX socket (" + to_string(address) +
+              " cannot carry file descriptors)");
+}
+
+// -- old side -------------------------------------------------------------------
+
+Result<std::unique_ptr<CprSender>> CprSender::connect(const UnixAddress& address) {
+  const std::string what = "cpr channel unix:" + address.path;
+  auto sun = socket_address(address.path, what);
+  if (!sun) return std::unexpected(sun.error());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_error(what + ": socket", errno);
+  int r;
+  do {
+    r = ::connect(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_error(what + ": Failed to connect to '" + address.path + "'", err);
+  }
+  return std::unique_ptr<CprSender>(new CprSender(fd, what));
+}
+
+CprSender::~CprSender() { ::close(fd_); }
+
+Status CprSender::send(MigrationMode mode, const std::vector<CprFdRef>& fds) {
+  if (fds.size() > kCprMaxFds) return fail(address_ + ": too many descriptors to hand over");
+  std::vector<uint8_t> head;
+  put_be32(head, kCprMagic);
+  put_be32(head, kCprVersion);
+  put_be32(head, static_cast<uint32_t>(mode));
+  put_be32(head, static_cast<uint32_t>(fds.size()));
+  for (const CprFdRef& ref : fds) {
+    put_be32(head, static_cast<uint32_t>(ref.name.size() + 1));
+    head.insert(head.end(), ref.name.begin(), ref.name.end());
+    head.push_back(0);
+    put_be32(head, ref.id);
+  }
+  if (auto status = send_all(fd_, head.data(), head.size(), address_); !status) return status;
+  for (const CprFdRef& ref : fds) {
+    uint8_t byte = 'F';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &ref.fd, sizeof(int));
+    ssize_t n;
+    do {
+      n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return errno_error(address_ + ": sending descriptor '" + ref.name + "'", n < 0 ? errno : EIO);
+  }
+  return {};
+}
+
+Status CprSender::wait_for_close(const CancelToken& cancel) {
+  for (;;) {
+    if (cancel.cancelled()) return fail(address_ + ": cancelled");
+    pollfd pfd{fd_, POLLIN, 0};
+    const int n = ::poll(&pfd, 1, 50);  // a cancel is seen within 50 ms
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(address_ + ": poll", errno);
+    }
+    if (n == 0) continue;
+    if (pfd.revents & (POLLHUP | POLLERR)) return {};
+    uint8_t byte;
+    const ssize_t got = ::recv(fd_, &byte, 1, 0);
+    if (got > 0) return fail(address_ + ": unexpected data from the new godwit");
+    if (got == 0 || (errno != EINTR && errno != EAGAIN)) return {};  // closed (or reset): the main channel tells
+  }
+}
+
+// -- new side -------------------------------------------------------------------
+
+Result<std::unique_ptr<CprReceiver>> CprReceiver::listen(const UnixAddress& address) {
+  const std::string what = "cpr channel unix:" + address.path;
+  auto sun = socket_address(address.path, what);
+  if (!sun) return std::unexpected(sun.error());
+  if (::unlink(address.path.c_str()) < 0 && errno != ENOENT) {
+    return errno_error(what + ": Failed to unlink socket " + address.path, errno);
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_error(what + ": socket", errno);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun) < 0 || ::listen(fd, 1) < 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_error(what + ": Failed to bind socket to " + address.path, err);
+  }
+  return std::unique_ptr<CprReceiver>(new CprReceiver(fd, address.path));
+}
+
+CprReceiver::~CprReceiver() {
+  close_channel();
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void CprReceiver::close_channel() {
+  if (connection_fd_ >= 0) ::close(connection_fd_);
+  connection_fd_ = -1;
+}
+
+Result<CprState> CprReceiver::receive() {
+  const std::string what = "cpr channel unix:" + path_;
+  int fd;
+  do {
+    fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_error(what + ": accept", errno);
+  connection_fd_ = fd;
+  // One connection only: the socket file goes once it is made.
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  ::unlink(path_.c_str());
+
+  auto magic = read_be32(fd, what);
+  if (!magic) return std::unexpected(magic.error());
+  if (*magic != kCprMagic) return fail(what + ": Not a migration stream (bad magic " + std::to_string(*magic) + ")");
+  auto version = read_be32(fd, what);
+  if (!version) return std::unexpected(version.error());
+  if (*version != kCprVersion) {
+    return fail(what + ": Unsupported migration stream version " + std::to_string(*version));
+  }
+  auto mode = read_be32(fd, what);
+  if (!mode) return std::unexpected(mode.error());
+  if (*mode != static_cast<uint32_t>(MigrationMode::kCprTransfer) &&
+      *mode != static_cast<uint32_t>(MigrationMode::kCprExec)) {
+    return fail(what + ": CPR state for mode " + std::to_string(*mode) + ", which hands over no descriptors");
+  }
+  auto count = read_be32(fd, what);
+  if (!count) return std::unexpected(count.error());
+  if (*count > kCprMaxFds) return fail(what + ": " + std::to_string(*count) + " descriptors is too many");
+
+  CprState state;
+  state.mode = static_cast<MigrationMode>(*mode);
+  std::vector<std::pair<std::string, uint32_t>> records;
+  for (uint32_t i = 0; i < *count; ++i) {
+    auto length = read_be32(fd, what);
+    if (!length) return std::unexpected(length.error());
+    if (*length == 0 || *length > kCprMaxNameBytes) {
+      return fail(what + ": descriptor " + std::to_string(i) + " has a name of " + std::to_string(*length) + " bytes");
+    }
+    std::string name(*length, '\0');
+    if (auto status = read_exact(fd, reinterpret_cast<uint8_t*>(name.data()), name.size(), what); !status) {
+      return std::unexpected(status.error());
+    }
+    if (name.back() != '\0' || name.find('\0') != name.size() - 1) {
+      return fail(what + ": descriptor " + std::to_string(i) + "'s name is not one NUL-terminated string");
+    }
+    name.pop_back();
+    auto id = read_be32(fd, what);
+    if (!id) return std::unexpected(id.error());
+    records.emplace_back(std::move(name), *id);
+  }
+  for (auto& [name, id] : records) {
+    uint8_t byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+      n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return errno_error(what + ": receiving descriptor '" + name + "'", errno);
+    if (n == 0) return fail(what + ": the CPR channel closed before descriptor '" + name + "'");
+    int received = -1;
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&message); cmsg != nullptr; cmsg = CMSG_NXTHDR(&message, cmsg)) {
+      if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS && cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+        std::memcpy(&received, CMSG_DATA(cmsg), sizeof(int));
+      }
+    }
+    if (received < 0 || (message.msg_flags & MSG_CTRUNC)) {
+      return fail(what + ": descriptor '" + name + "' did not arrive");
+    }
+    state.fds.emplace_back(std::move(name), id, received);
+  }
+  return state;
+}
+
+}  // namespace godwit
