@@ -71,6 +71,21 @@ std::vector<DeviceSection> VirtMachine::device_sections() {
                         state.set_text(run_state_name(state_before_migration_));
                         return describe_state(state);
                       }});
+  sections.push_back({"godwit-pause", 0, PauseStampState::kVMState.version_id,
+                      [this](StreamWriter& out) {
+                        PauseStampState state{stopped_at_ns_, host_boot_id_hash()};
+                        save_state(out, state);
+                      },
+                      [this](StreamReader& in, uint32_t version) -> Status {
+                        PauseStampState state;
+                        if (auto status = load_state(in, state, version); !status) return status;
+                        incoming_stopped_at_ns_ = state.boot_id_hash == host_boot_id_hash() ? state.stopped_at_ns : 0;
+                        return {};
+                      },
+                      [this] {
+                        PauseStampState state{stopped_at_ns_, host_boot_id_hash()};
+                        return describe_state(state);
+                      }});
   for (unsigned i = 0; i < harts_.size(); ++i) {
     Hart& hart = *harts_[i];
     sections.push_back({"cpu", i, HartState::kVMState.version_id, [&hart](StreamWriter& out) { hart.save(out); },

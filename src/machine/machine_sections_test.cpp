@@ -85,7 +85,8 @@ TEST_F(MachineSectionsTest, DescriptionNamesEverySection) {
   EXPECT_EQ(names[0], "virt-machine/0");
   EXPECT_EQ(names[1], "timer/0");
   EXPECT_EQ(names[2], "globalstate/0");
-  EXPECT_EQ(names[3], "cpu/0");
+  EXPECT_EQ(names[3], "godwit-pause/0");
+  EXPECT_EQ(names[4], "cpu/0");
   EXPECT_NE(std::find(names.begin(), names.end(), "serial/0"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "virtio-mmio/7"), names.end());
 }

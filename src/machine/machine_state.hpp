@@ -70,3 +70,23 @@ struct GlobalState {
 };
 
 }  // namespace godwit
+
+namespace godwit {
+
+// When the source's harts stopped, on the host's monotonic clock (0 if the
+// guest was not running): a destination on the same host resuming the
+// guest measures the whole pause, from the last guest instruction there to
+// the first here, with one clock. Across hosts or reboots the figure means
+// nothing and is not reported.
+struct PauseStampState {
+  static constexpr VMStateInfo kVMState{"godwit-pause", 1, 1};
+  uint64_t stopped_at_ns = 0;
+  uint64_t boot_id_hash = 0;  // which boot of which host the clock is from
+  template <class V>
+  void visit_state(V& v) {
+    v.field("stopped_at_ns", stopped_at_ns);
+    v.field("boot_id_hash", boot_id_hash);
+  }
+};
+
+}  // namespace godwit

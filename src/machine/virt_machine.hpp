@@ -48,6 +48,11 @@
 
 namespace godwit {
 
+// CLOCK_MONOTONIC in ns, and a hash of this boot's id: two processes on one
+// host and boot compare monotonic times.
+uint64_t monotonic_ns();
+uint64_t host_boot_id_hash();
+
 class VirtMachine final : public PowerControl, public MigratableVm {
  public:
   // Builds everything (RAM, devices, chardevs, kernel, device tree) without
@@ -208,6 +213,8 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   // Migration. The object goes first: its threads use everything above.
   RunState state_before_migration_ = RunState::kRunning;  // main thread
   bool autostart_ = true;                 // destination: run after loading (-S, stop and cont in inmigrate)
+  uint64_t stopped_at_ns_ = 0;             // source: monotonic ns when the harts stopped for the switchover
+  uint64_t incoming_stopped_at_ns_ = 0;    // destination: the source's, when on this host and boot
   std::string incoming_source_state_;     // destination: the source's run state, from "globalstate"
   std::unique_ptr<Migration> migration_;
   std::unique_ptr<CprReceiver> cpr_channel_;  // held open until the main channel listens

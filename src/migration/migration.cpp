@@ -250,6 +250,10 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
   outgoing_running_ = false;
 }
 
+void Migration::record_pause_ns(uint64_t ns) {
+  progress_.update([ns](MigrationProgress& p) { p.pause_ns = ns; });
+}
+
 void Migration::expect_cpr_transfer(std::function<void()> after_listen) {
   std::lock_guard lock(mutex_);
   parameters_.mode = MigrationMode::kCprTransfer;

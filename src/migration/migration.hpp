@@ -50,6 +50,8 @@ class Migration {
   // cpr-transfer and x-ignore-shared, and `after_listen` runs once the main
   // channel listens (it closes the cpr channel: the old side's go-ahead).
   void expect_cpr_transfer(std::function<void()> after_listen);
+  // Destination: the guest pause measured at resume (see MigrationProgress).
+  void record_pause_ns(uint64_t ns);
   void accept_incoming();
 
   MigrationParameters parameters() const;

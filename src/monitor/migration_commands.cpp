@@ -136,6 +136,9 @@ QmpResult<Json> qmp_query_migrate(CommandContext& context, const Json&) {
   info["status"] = std::string(migration_status_name(p.status));
   if (p.incoming) {
     if (p.socket_address) info["socket-address"] = Json::array({*p.socket_address});
+    // godwit's own: the guest pause from the last instruction on the source
+    // to the first here, when both ran on this host (microseconds).
+    if (p.pause_ns) info["x-pause-us"] = *p.pause_ns / 1000;
     if (p.status == MigrationStatus::kFailed && !p.error_desc.empty()) info["error-desc"] = p.error_desc;
     return info;
   }
