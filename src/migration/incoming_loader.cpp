@@ -33,7 +33,7 @@ Status load_migration_stream(StreamReader& in, MigratableVm& vm, const Migration
           }
         }
         // The description is for tools; its absence is fine, a broken one not.
-        if (auto description = reader.read_description(); !description) return std::unexpected(description.error());
+        if (auto status = reader.check_description(); !status) return status;
         return {};
       }
       case savevm::kSectionStart: {

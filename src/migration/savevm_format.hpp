@@ -80,6 +80,9 @@ class Reader {
   Status read_footer(const SectionHeader& header);
   // After EOF: the optional vmdesc JSON (null when the stream ends there).
   Result<nlohmann::json> read_description();
+  // The same checks without building the JSON: what a loader needs, in a
+  // fraction of the time (it runs while the guest is paused).
+  Status check_description();
 
   StreamReader& stream() { return in_; }
 
