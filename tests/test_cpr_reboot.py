@@ -201,16 +201,3 @@ def test_a_cpr_channel_outside_cpr_transfer_is_refused(migration_machine, tmp_pa
     reply = vm.execute("migrate", {"channels": channels})
     assert "error" in reply, reply
     check_source_runs(vm)
-
-
-@pytest.mark.parametrize("mode", ["cpr-exec"])
-def test_modes_not_carried_out_are_refused_and_the_guest_runs_on(migration_machine, tmp_path, mode):
-    if migration_machine.kind != "godwit":
-        pytest.skip("godwit's own refusal")
-    vm = start_source(migration_machine, memory=MEMORY)
-    vm.set_parameters(mode=mode)
-    reply = vm.execute("migrate", {"uri": f"file:{tmp_path / 'vm.state'}"})
-    assert_qmp_error(reply, "GenericError",
-                     f"Migration mode {mode} is not available in this godwit; use cpr-transfer, cpr-reboot or normal")
-    check_source_runs(vm)
-    assert vm.info() == {}, "a refused migrate left a migration status behind"

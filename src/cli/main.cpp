@@ -82,7 +82,13 @@ int run(const std::vector<std::string>& args) {
   // that the machine is built on the memory its guest runs in. Signals are
   // not blocked yet: a SIGTERM while waiting for them ends the process.
   std::unique_ptr<CprReceiver> cpr_channel;
-  std::optional<CprState> handed_over;
+  // cpr-exec: the old program's state came across the exec.
+  auto exec_state = take_cpr_exec_state();
+  if (!exec_state) return report(exec_state.error());
+  std::optional<CprState> handed_over = std::move(*exec_state);
+  if (handed_over && config.incoming.empty()) {
+    return report(Error("cpr-exec: the command must give -incoming (where the old program wrote the state)"));
+  }
   if (!config.cpr_incoming.empty()) {
     if (config.incoming.empty()) return report(Error("-incoming: a cpr channel needs a main channel (a URI or defer)"));
     auto channel = parse_incoming_channel_json(config.cpr_incoming);

@@ -38,10 +38,14 @@ Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& co
     if (fd < 0) return fail("File descriptor named '" + name + "' has not been found");
     return fd;
   });
-  if (cpr_channel) {
-    // The old godwit goes on once this one listens on its main channel.
-    machine->cpr_channel_ = std::move(cpr_channel);
-    machine->migration_->expect_cpr_transfer([channel = machine->cpr_channel_.get()] { channel->close_channel(); });
+  if (handed_over != nullptr) {
+    std::function<void()> after_listen;
+    if (cpr_channel) {
+      // The old godwit goes on once this one listens on its main channel.
+      machine->cpr_channel_ = std::move(cpr_channel);
+      after_listen = [channel = machine->cpr_channel_.get()] { channel->close_channel(); };
+    }
+    machine->migration_->expect_cpr(handed_over->mode, std::move(after_listen));
   }
   machine->autostart_ = !config.start_paused;
   // A destination is in inmigrate from the first query on.

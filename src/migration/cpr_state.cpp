@@ -1,11 +1,14 @@
 #include "migration/cpr_state.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/errno_text.hpp"
@@ -43,12 +46,6 @@ Status read_exact(int fd, uint8_t* data, size_t size, const std::string& what) {
   return {};
 }
 
-Result<uint32_t> read_be32(int fd, const std::string& what) {
-  uint8_t b[4];
-  if (auto status = read_exact(fd, b, 4, what); !status) return std::unexpected(status.error());
-  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
-}
-
 Status send_all(int fd, const uint8_t* data, size_t size, const std::string& what) {
   size_t done = 0;
   while (done < size) {
@@ -60,6 +57,67 @@ Status send_all(int fd, const uint8_t* data, size_t size, const std::string& wha
     }
   }
   return {};
+}
+
+std::vector<uint8_t> encode_state(MigrationMode mode, const std::vector<CprFdRef>& fds) {
+  std::vector<uint8_t> head;
+  put_be32(head, kCprMagic);
+  put_be32(head, kCprVersion);
+  put_be32(head, static_cast<uint32_t>(mode));
+  put_be32(head, static_cast<uint32_t>(fds.size()));
+  for (const CprFdRef& ref : fds) {
+    put_be32(head, static_cast<uint32_t>(ref.name.size() + 1));
+    head.insert(head.end(), ref.name.begin(), ref.name.end());
+    head.push_back(0);
+    put_be32(head, ref.id);
+  }
+  return head;
+}
+
+// Reads the state's header and records through `read` (exact lengths).
+template <class Read>
+Result<std::pair<MigrationMode, std::vector<std::pair<std::string, uint32_t>>>> decode_state(Read&& read,
+                                                                                              const std::string& what) {
+  auto be32 = [&]() -> Result<uint32_t> {
+    uint8_t b[4];
+    if (auto status = read(b, 4); !status) return std::unexpected(status.error());
+    return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+  };
+  auto magic = be32();
+  if (!magic) return std::unexpected(magic.error());
+  if (*magic != kCprMagic) return fail(what + ": Not a migration stream (bad magic " + std::to_string(*magic) + ")");
+  auto version = be32();
+  if (!version) return std::unexpected(version.error());
+  if (*version != kCprVersion) return fail(what + ": Unsupported migration stream version " + std::to_string(*version));
+  auto mode = be32();
+  if (!mode) return std::unexpected(mode.error());
+  if (*mode != static_cast<uint32_t>(MigrationMode::kCprTransfer) &&
+      *mode != static_cast<uint32_t>(MigrationMode::kCprExec)) {
+    return fail(what + ": CPR state for mode " + std::to_string(*mode) + ", which hands over no descriptors");
+  }
+  auto count = be32();
+  if (!count) return std::unexpected(count.error());
+  if (*count > kCprMaxFds) return fail(what + ": " + std::to_string(*count) + " descriptors is too many");
+  std::vector<std::pair<std::string, uint32_t>> records;
+  for (uint32_t i = 0; i < *count; ++i) {
+    auto length = be32();
+    if (!length) return std::unexpected(length.error());
+    if (*length == 0 || *length > kCprMaxNameBytes) {
+      return fail(what + ": descriptor " + std::to_string(i) + " has a name of " + std::to_string(*length) + " bytes");
+    }
+    std::string name(*length, '\0');
+    if (auto status = read(reinterpret_cast<uint8_t*>(name.data()), name.size()); !status) {
+      return std::unexpected(status.error());
+    }
+    if (name.back() != '\0' || name.find('\0') != name.size() - 1) {
+      return fail(what + ": descriptor " + std::to_string(i) + "'s name is not one NUL-terminated string");
+    }
+    name.pop_back();
+    auto id = be32();
+    if (!id) return std::unexpected(id.error());
+    records.emplace_back(std::move(name), *id);
+  }
+  return std::make_pair(static_cast<MigrationMode>(*mode), std::move(records));
 }
 
 }  // namespace
@@ -105,17 +163,7 @@ CprSender::~CprSender() { ::close(fd_); }
 
 Status CprSender::send(MigrationMode mode, const std::vector<CprFdRef>& fds) {
   if (fds.size() > kCprMaxFds) return fail(address_ + ": too many descriptors to hand over");
-  std::vector<uint8_t> head;
-  put_be32(head, kCprMagic);
-  put_be32(head, kCprVersion);
-  put_be32(head, static_cast<uint32_t>(mode));
-  put_be32(head, static_cast<uint32_t>(fds.size()));
-  for (const CprFdRef& ref : fds) {
-    put_be32(head, static_cast<uint32_t>(ref.name.size() + 1));
-    head.insert(head.end(), ref.name.begin(), ref.name.end());
-    head.push_back(0);
-    put_be32(head, ref.id);
-  }
+  const std::vector<uint8_t> head = encode_state(mode, fds);
   if (auto status = send_all(fd_, head.data(), head.size(), address_); !status) return status;
   for (const CprFdRef& ref : fds) {
     uint8_t byte = 'F';
@@ -203,45 +251,11 @@ Result<CprState> CprReceiver::receive() {
   listen_fd_ = -1;
   ::unlink(path_.c_str());
 
-  auto magic = read_be32(fd, what);
-  if (!magic) return std::unexpected(magic.error());
-  if (*magic != kCprMagic) return fail(what + ": Not a migration stream (bad magic " + std::to_string(*magic) + ")");
-  auto version = read_be32(fd, what);
-  if (!version) return std::unexpected(version.error());
-  if (*version != kCprVersion) {
-    return fail(what + ": Unsupported migration stream version " + std::to_string(*version));
-  }
-  auto mode = read_be32(fd, what);
-  if (!mode) return std::unexpected(mode.error());
-  if (*mode != static_cast<uint32_t>(MigrationMode::kCprTransfer) &&
-      *mode != static_cast<uint32_t>(MigrationMode::kCprExec)) {
-    return fail(what + ": CPR state for mode " + std::to_string(*mode) + ", which hands over no descriptors");
-  }
-  auto count = read_be32(fd, what);
-  if (!count) return std::unexpected(count.error());
-  if (*count > kCprMaxFds) return fail(what + ": " + std::to_string(*count) + " descriptors is too many");
-
+  auto decoded = decode_state([&](uint8_t* data, size_t size) { return read_exact(fd, data, size, what); }, what);
+  if (!decoded) return std::unexpected(decoded.error());
   CprState state;
-  state.mode = static_cast<MigrationMode>(*mode);
-  std::vector<std::pair<std::string, uint32_t>> records;
-  for (uint32_t i = 0; i < *count; ++i) {
-    auto length = read_be32(fd, what);
-    if (!length) return std::unexpected(length.error());
-    if (*length == 0 || *length > kCprMaxNameBytes) {
-      return fail(what + ": descriptor " + std::to_string(i) + " has a name of " + std::to_string(*length) + " bytes");
-    }
-    std::string name(*length, '\0');
-    if (auto status = read_exact(fd, reinterpret_cast<uint8_t*>(name.data()), name.size(), what); !status) {
-      return std::unexpected(status.error());
-    }
-    if (name.back() != '\0' || name.find('\0') != name.size() - 1) {
-      return fail(what + ": descriptor " + std::to_string(i) + "'s name is not one NUL-terminated string");
-    }
-    name.pop_back();
-    auto id = read_be32(fd, what);
-    if (!id) return std::unexpected(id.error());
-    records.emplace_back(std::move(name), *id);
-  }
+  state.mode = decoded->first;
+  auto& records = decoded->second;
   for (auto& [name, id] : records) {
     uint8_t byte = 0;
     iovec iov{&byte, 1};
@@ -269,6 +283,89 @@ Result<CprState> CprReceiver::receive() {
     state.fds.emplace_back(std::move(name), id, received);
   }
   return state;
+}
+
+// -- cpr-exec ---------------------------------------------------------------------
+
+Result<int> write_cpr_exec_state(MigrationMode mode, const std::vector<CprFdRef>& fds) {
+  const int memfd = memfd_create("godwit-cpr-state", MFD_CLOEXEC);
+  if (memfd < 0) return errno_error("cpr-exec: memfd_create", errno);
+  std::vector<CprFdRef> numbered = fds;
+  for (CprFdRef& ref : numbered) ref.id = static_cast<uint32_t>(ref.fd);
+  const std::vector<uint8_t> bytes = encode_state(mode, numbered);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(memfd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(memfd);
+      return errno_error("cpr-exec: writing the CPR state", err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return memfd;
+}
+
+Result<std::optional<CprState>> take_cpr_exec_state() {
+  const char* value = std::getenv(kCprExecStateEnv);
+  if (value == nullptr) return std::optional<CprState>();
+  const std::string what = std::string(kCprExecStateEnv) + "=" + value;
+  char* end = nullptr;
+  const long number = std::strtol(value, &end, 10);
+  ::unsetenv(kCprExecStateEnv);  // a child of ours must not take it for its own
+  if (end == value || *end != '\0' || number < 0 || number > 1 << 20) return fail(what + ": not a descriptor number");
+  const int fd = static_cast<int>(number);
+  off_t offset = 0;
+  auto read = [&](uint8_t* data, size_t size) -> Status {
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd, data + done, size - done, offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error(what + ": reading the CPR state", errno);
+      if (n == 0) return fail(what + ": the CPR state ends early");
+      done += static_cast<size_t>(n);
+      offset += n;
+    }
+    return {};
+  };
+  auto decoded = decode_state(read, what);
+  ::close(fd);
+  if (!decoded) return std::unexpected(decoded.error());
+  CprState state;
+  state.mode = decoded->first;
+  for (auto& [name, id] : decoded->second) {
+    const int kept = static_cast<int>(id);
+    const int flags = ::fcntl(kept, F_GETFD);
+    if (flags < 0) return fail(what + ": descriptor " + std::to_string(kept) + " ('" + name + "') is not open");
+    (void)::fcntl(kept, F_SETFD, flags | FD_CLOEXEC);
+    state.fds.emplace_back(std::move(name), id, kept);
+  }
+  return std::optional<CprState>(std::move(state));
+}
+
+Status cpr_exec(const std::vector<std::string>& argv, const std::vector<CprFdRef>& fds) {
+  if (argv.empty()) return fail("Parameter 'cpr-exec-command' required for cpr-exec");
+  auto state = write_cpr_exec_state(MigrationMode::kCprExec, fds);
+  if (!state) return std::unexpected(state.error());
+  // Exactly these stay open across the exec; everything else is
+  // close-on-exec already (every descriptor godwit opens is).
+  std::vector<int> kept;
+  for (const CprFdRef& ref : fds) kept.push_back(ref.fd);
+  kept.push_back(*state);
+  for (int fd : kept) (void)::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+  const std::string number = std::to_string(*state);
+  ::setenv(kCprExecStateEnv, number.c_str(), 1);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  // Still here: the exec failed. Put everything back as it was.
+  const int err = errno;
+  ::unsetenv(kCprExecStateEnv);
+  for (const CprFdRef& ref : fds) (void)::fcntl(ref.fd, F_SETFD, ::fcntl(ref.fd, F_GETFD) | FD_CLOEXEC);
+  ::close(*state);
+  return errno_error("cpr-exec: cannot execute '" + argv[0] + "'", err);
 }
 
 }  // namespace godwit

@@ -120,3 +120,25 @@ class CprReceiver {
 };
 
 }  // namespace godwit
+
+namespace godwit {
+
+// cpr-exec: the state travels across execve() in a memfd whose number is in
+// this environment variable (QEMU's QEMU_CPR_EXEC_STATE); the descriptors
+// stay open across the exec under the same numbers, which the state lists.
+inline constexpr const char* kCprExecStateEnv = "GODWIT_CPR_EXEC_STATE";
+
+// Writes the state (same layout as on the cpr channel, each record's id
+// being the descriptor's number) into a new memfd, which the exec keeps.
+Result<int> write_cpr_exec_state(MigrationMode mode, const std::vector<CprFdRef>& fds);
+
+// The new program's side: reads the state from the memfd named by
+// kCprExecStateEnv, if set, closes it and clears the variable. The
+// descriptors it lists come back close-on-exec. nullopt: not a cpr-exec.
+Result<std::optional<CprState>> take_cpr_exec_state();
+
+// Execs `argv` keeping exactly `fds` and the state open. Returns only on
+// failure, with close-on-exec restored on those descriptors.
+Status cpr_exec(const std::vector<std::string>& argv, const std::vector<CprFdRef>& fds);
+
+}  // namespace godwit

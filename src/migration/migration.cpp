@@ -1,5 +1,7 @@
 #include "migration/migration.hpp"
 
+#include <algorithm>
+
 #include "migration/cpr_state.hpp"
 #include "migration/incoming_loader.hpp"
 #include "migration/precopy_sender.hpp"
@@ -30,8 +32,15 @@ Status check_mode(const MigrationTarget& target, const MigrationParameters& para
       }
       break;
     }
-    case MigrationMode::kCprExec:
-      return fail("Migration mode " + mode + " is not available in this godwit; use cpr-transfer, cpr-reboot or normal");
+    case MigrationMode::kCprExec: {
+      if (target.cpr) return fail("A cpr channel is only used with mode cpr-transfer");
+      if (parameters.cpr_exec_command.empty()) return fail("Parameter 'cpr-exec-command' required for cpr-exec");
+      const auto& argv = parameters.cpr_exec_command;
+      if (std::find(argv.begin(), argv.end(), "-incoming") == argv.end()) {
+        return fail("Parameter 'cpr-exec-command' must contain -incoming: the new program loads the state from it");
+      }
+      break;
+    }
   }
   for (const auto capability : {MigrationCapability::kPostcopyRam, MigrationCapability::kBackgroundSnapshot}) {
     if (parameters.mode != MigrationMode::kNormal && capabilities[capability]) {
@@ -116,6 +125,9 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
     return fail("There's a migration process in progress");
   }
   if (auto status = check_mode(target, parameters_, capabilities_); !status) return status;
+  if (parameters_.mode == MigrationMode::kCprExec) {
+    if (auto fds = vm_.cpr_fds(); !fds) return std::unexpected(fds.error());
+  }
   std::unique_ptr<CprSender> cpr_sender;
   if (parameters_.mode == MigrationMode::kCprTransfer) {
     // As QEMU: the descriptors go at once, so that a missing new process
@@ -137,8 +149,9 @@ Status Migration::start_outgoing(const MigrationTarget& target) {
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
   outgoing_thread_ = std::thread([this, target, capabilities = capabilities_, mode = parameters_.mode, started,
-                                  cpr_sender = std::move(cpr_sender)]() mutable {
-    run_outgoing(target, capabilities, mode, started, std::move(cpr_sender));
+                                  cpr_sender = std::move(cpr_sender),
+                                  exec_command = parameters_.cpr_exec_command]() mutable {
+    run_outgoing(target, capabilities, mode, started, std::move(cpr_sender), exec_command);
   });
   return {};
 }
@@ -170,7 +183,8 @@ Result<std::unique_ptr<CprSender>> Migration::hand_over_descriptors(const Migrat
 }
 
 void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
-                             Clock::time_point started, std::unique_ptr<CprSender> cpr_sender) {
+                             Clock::time_point started, std::unique_ptr<CprSender> cpr_sender,
+                             const std::vector<std::string>& exec_command) {
   std::shared_ptr<CancelToken> cancel;
   {
     std::lock_guard lock(mutex_);
@@ -187,6 +201,7 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     cpr_sender.reset();
     capabilities.set(MigrationCapability::kXIgnoreShared, true);
   }
+  if (mode == MigrationMode::kCprExec) capabilities.set(MigrationCapability::kXIgnoreShared, true);
   Result<std::unique_ptr<OutgoingChannel>> channel = std::unexpected(Error("not connected"));
   if (result) {
     channel = connect_outgoing(target.main, fd_lookup_);
@@ -217,6 +232,12 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     }
     std::lock_guard lock(mutex_);
     outgoing_channel_ = nullptr;
+  }
+  if (result && mode == MigrationMode::kCprExec) {
+    // The state is written and the guest stopped: become the new program.
+    // Only a failed exec comes back, and then the guest runs on here.
+    auto fds = vm_.cpr_fds();
+    result = fds ? cpr_exec(exec_command, *fds) : Status(std::unexpected(fds.error()));
   }
   vm_.stop_dirty_log();
 
@@ -254,9 +275,9 @@ void Migration::record_pause_ns(uint64_t ns) {
   progress_.update([ns](MigrationProgress& p) { p.pause_ns = ns; });
 }
 
-void Migration::expect_cpr_transfer(std::function<void()> after_listen) {
+void Migration::expect_cpr(MigrationMode mode, std::function<void()> after_listen) {
   std::lock_guard lock(mutex_);
-  parameters_.mode = MigrationMode::kCprTransfer;
+  parameters_.mode = mode;
   capabilities_.set(MigrationCapability::kXIgnoreShared, true);
   after_listen_ = std::move(after_listen);
 }

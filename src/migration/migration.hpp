@@ -46,10 +46,10 @@ class Migration {
   // The two halves of start_incoming, for -incoming on the command line:
   // bind before the monitors answer, accept once the machine is started.
   Status listen_incoming(const MigrationTarget& target);
-  // Destination of a cpr-transfer (its RAM came over the cpr channel): mode
-  // cpr-transfer and x-ignore-shared, and `after_listen` runs once the main
-  // channel listens (it closes the cpr channel: the old side's go-ahead).
-  void expect_cpr_transfer(std::function<void()> after_listen);
+  // Destination of a cpr-transfer or cpr-exec (its RAM was handed over):
+  // that mode and x-ignore-shared; `after_listen`, if any, runs once the
+  // main channel listens (it closes the cpr channel: the old side's go-ahead).
+  void expect_cpr(MigrationMode mode, std::function<void()> after_listen);
   // Destination: the guest pause measured at resume (see MigrationProgress).
   void record_pause_ns(uint64_t ns);
   void accept_incoming();
@@ -69,7 +69,8 @@ class Migration {
 
  private:
   void run_outgoing(MigrationTarget target, MigrationCapabilities capabilities, MigrationMode mode,
-                    std::chrono::steady_clock::time_point started, std::unique_ptr<CprSender> cpr_sender);
+                    std::chrono::steady_clock::time_point started, std::unique_ptr<CprSender> cpr_sender,
+                    const std::vector<std::string>& exec_command);
   void run_incoming();
   Result<std::unique_ptr<CprSender>> hand_over_descriptors(const MigrationAddress& cpr);
   // Sets the status and emits MIGRATION when it changed.
@@ -81,7 +82,7 @@ class Migration {
 
   mutable std::mutex mutex_;  // guards what follows, never held across I/O
   MigrationParameters parameters_;
-  std::function<void()> after_listen_;  // see expect_cpr_transfer
+  std::function<void()> after_listen_;  // see expect_cpr
   MigrationCapabilities capabilities_;
   std::thread outgoing_thread_;
   std::thread incoming_thread_;
