@@ -255,6 +255,9 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     p.total_time_ms = ms_between(started, ended);
     if (final_status == MigrationStatus::kCompleted) {
       p.downtime_ms = stop_time ? ms_between(*stop_time, ended) : 0;
+      p.downtime_us = stop_time ? static_cast<uint64_t>(
+                                      std::chrono::duration_cast<std::chrono::microseconds>(ended - *stop_time).count())
+                                : 0;
       p.remaining_bytes = 0;
       // QEMU's migration_calculate_complete: the rates become averages over
       // the time spent sending.
@@ -350,8 +353,10 @@ void Migration::run_incoming() {
     std::lock_guard lock(mutex_);
     incoming_listener_ = nullptr;
   }
+  const Clock::time_point loaded = Clock::now();
   progress_.update([&](MigrationProgress& p) {
-    p.total_time_ms = ms_between(started, Clock::now());
+    p.total_time_ms = ms_between(started, loaded);
+    p.load_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(loaded - started).count());
     if (!result) p.error_desc = result.error().message();
   });
   vm_.finish_incoming(result);

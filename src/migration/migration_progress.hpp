@@ -27,9 +27,12 @@ struct MigrationProgress {
   uint64_t total_time_ms = 0;
   std::optional<uint64_t> setup_time_ms;
   std::optional<uint64_t> downtime_ms;  // once completed
+  std::optional<uint64_t> downtime_us;  // the same, finer
   // Destination: from the source's harts stopping to this guest running, on
   // one host clock (same host and boot only).
   std::optional<uint64_t> pause_ns;
+  // Destination: from the stream opening to everything loaded.
+  std::optional<uint64_t> load_us;
   uint64_t expected_downtime_ms = 0;
 
   RamSaveStats ram;

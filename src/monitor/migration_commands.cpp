@@ -139,6 +139,8 @@ QmpResult<Json> qmp_query_migrate(CommandContext& context, const Json&) {
     // godwit's own: the guest pause from the last instruction on the source
     // to the first here, when both ran on this host (microseconds).
     if (p.pause_ns) info["x-pause-us"] = *p.pause_ns / 1000;
+    // godwit's own: reading and loading the stream took this long.
+    if (p.load_us && p.status == MigrationStatus::kCompleted) info["x-load-us"] = *p.load_us;
     if (p.status == MigrationStatus::kFailed && !p.error_desc.empty()) info["error-desc"] = p.error_desc;
     return info;
   }
@@ -146,6 +148,7 @@ QmpResult<Json> qmp_query_migrate(CommandContext& context, const Json&) {
   if (p.setup_time_ms) info["setup-time"] = *p.setup_time_ms;
   if (p.status == MigrationStatus::kCompleted) {
     info["downtime"] = p.downtime_ms.value_or(0);
+    if (p.downtime_us) info["x-downtime-us"] = *p.downtime_us;  // godwit's own, for sub-ms pauses
   } else if (p.status == MigrationStatus::kActive || p.status == MigrationStatus::kCancelling) {
     info["expected-downtime"] = p.expected_downtime_ms;
   }
