@@ -60,6 +60,12 @@ class CharBackend {
   // up to `bytes` for a slow reader and drop the connection past that,
   // instead of dropping output. Backends without a queue ignore it.
   virtual void set_output_limit(size_t bytes) { (void)bytes; }
+
+  // cpr-exec: before the process becomes another program, a backend that
+  // changed the terminal gives it back as it found it (as at exit); if the
+  // exec fails it takes it again.
+  virtual void hand_terminal_back() {}
+  virtual void take_terminal_again() {}
 };
 
 }  // namespace godwit

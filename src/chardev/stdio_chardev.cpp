@@ -50,6 +50,7 @@ struct StdioChardev::Core : std::enable_shared_from_this<Core> {
   const int in_fd;
   const int out_fd;
   std::optional<termios> saved_termios;
+  std::optional<termios> raw_termios;
 
   // Loop thread.
   FrontendLink link;
@@ -111,6 +112,7 @@ Result<std::unique_ptr<StdioChardev>> StdioChardev::create(const ChardevConfig& 
       return fail("chardev '" + config.id + "': stdio: tcsetattr: " + errno_text(errno));
     }
     core->saved_termios = original;
+    core->raw_termios = raw;
   }
   if (config.mux) {
     std::weak_ptr<Core> weak = core;
@@ -149,6 +151,14 @@ StdioChardev::~StdioChardev() {
 }
 
 void StdioChardev::write(std::span<const uint8_t> bytes) { core_->output(bytes); }
+
+void StdioChardev::hand_terminal_back() {
+  if (core_->saved_termios) tcsetattr(core_->in_fd, TCSANOW, &*core_->saved_termios);
+}
+
+void StdioChardev::take_terminal_again() {
+  if (core_->raw_termios) tcsetattr(core_->in_fd, TCSANOW, &*core_->raw_termios);
+}
 
 void StdioChardev::attach(CharFrontend* frontend) {
   std::weak_ptr<Core> weak = core_;

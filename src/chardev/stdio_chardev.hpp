@@ -38,6 +38,8 @@ class StdioChardev final : public CharBackend {
   void write(std::span<const uint8_t> bytes) override;
   void attach(CharFrontend* frontend) override;
   void frontend_ready() override;
+  void hand_terminal_back() override;
+  void take_terminal_again() override;
 
  private:
   struct Core;

@@ -140,6 +140,8 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   std::string_view machine_type() const override { return config_.machine_type; }
   std::vector<RamBlockView> ram_blocks() override;
   Result<std::vector<CprFdRef>> cpr_fds() override;
+  void before_exec() override;
+  void after_failed_exec() override;
   Status start_dirty_log() override { return memory_.start_dirty_log(); }
   void stop_dirty_log() override { memory_.stop_dirty_log(); }
   DirtyLog& dirty_log() override { return *memory_.dirty_log(); }

@@ -56,6 +56,19 @@ Result<std::vector<CprFdRef>> VirtMachine::cpr_fds() {
   return std::vector<CprFdRef>{{cpr_fd_name(ram_->id()), 0, ram_->fd()}};
 }
 
+void VirtMachine::before_exec() {
+  // Replies to commands already handled (the `migrate` that started this)
+  // must reach their clients first: a task on the main thread runs after
+  // the handler, one on the I/O thread after the reply's write.
+  (void)run_on_main_and_wait([] {});
+  io_loop_.run_and_wait([] {});
+  for (auto& chardev : chardevs_) chardev->hand_terminal_back();
+}
+
+void VirtMachine::after_failed_exec() {
+  for (auto& chardev : chardevs_) chardev->take_terminal_again();
+}
+
 Status VirtMachine::listen_incoming_from_command_line() {
   if (config_.incoming.empty() || config_.incoming == "defer") return {};
   auto address = parse_incoming_main(config_.incoming);

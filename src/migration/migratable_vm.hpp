@@ -45,6 +45,11 @@ class MigratableVm {
   // that ran (RESUME). Called once per migration, switchover or not.
   virtual void finish_outgoing(bool success) = 0;
 
+  // cpr-exec, around the exec: leave the process fit for another program
+  // (the terminal as godwit found it), and take it back if the exec failed.
+  virtual void before_exec() {}
+  virtual void after_failed_exec() {}
+
   // Destination, after the whole stream loaded (or failed to).
   virtual void finish_incoming(const Status& result) = 0;
 

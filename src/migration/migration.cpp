@@ -237,7 +237,13 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     // The state is written and the guest stopped: become the new program.
     // Only a failed exec comes back, and then the guest runs on here.
     auto fds = vm_.cpr_fds();
-    result = fds ? cpr_exec(exec_command, *fds) : Status(std::unexpected(fds.error()));
+    if (fds) {
+      vm_.before_exec();
+      result = cpr_exec(exec_command, *fds);
+      vm_.after_failed_exec();
+    } else {
+      result = std::unexpected(fds.error());
+    }
   }
   vm_.stop_dirty_log();
 
