@@ -197,3 +197,28 @@ def test_nobody_listening_on_the_cpr_channel_is_migrates_error(migration_machine
     source = start_source(migration_machine)
     refused(source, [main_channel(sockdir / "m.sock"), cpr_channel(sockdir / "none.sock")], "none.sock")
     assert source.info().get("status") in (None, "none", "failed"), source.info()
+
+
+def test_the_new_process_migrates_on_like_any_other(migration_machine, sockdir):
+    """What cpr-transfer needed stays with that one stream: the new process
+    shows mode normal and no x-ignore-shared (as QEMU's), and a plain live
+    migration of its guest to a third process works."""
+    source = start_source(migration_machine)
+    new, main_sock, cpr_sock = start_new_process(migration_machine, sockdir)
+    source.command("migrate", {"channels": [main_channel(main_sock), cpr_channel(cpr_sock)]})
+    middle = connect(new)
+    wait_migration(source, others=(middle,))
+    assert wait_incoming(middle) == "running"
+    assert middle.parameters()["mode"] == "normal"
+    assert middle.capability("x-ignore-shared") is False
+    options = memfd_options()
+    third_sock = sockdir / "third.sock"
+    third_machine = migration_machine.start("ab", memory=MEMORY, smp=2, machine_opts=options["machine_opts"],
+                                            extra=options["extra"] + ["-S", "-incoming", f"unix:{third_sock}"])
+    third = VM(third_machine, third_machine.qmp(), MEMORY, 2, "third")
+    middle.set_parameters(max_bandwidth=10_000_000_000)
+    middle.command("migrate", {"uri": f"unix:{third_sock}"})
+    wait_migration(middle, others=(third,))
+    assert wait_incoming(third) == "paused"
+    assert third.ram() == middle.ram(), "RAM differs after the live migration that followed the cpr-transfer"
+    check_destination_runs(third)

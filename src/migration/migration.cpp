@@ -286,8 +286,10 @@ void Migration::record_pause_ns(uint64_t ns) {
 
 void Migration::expect_cpr(MigrationMode mode, std::function<void()> after_listen) {
   std::lock_guard lock(mutex_);
-  parameters_.mode = mode;
-  capabilities_.set(MigrationCapability::kXIgnoreShared, true);
+  // Only this one incoming stream is read so: the user's parameters and
+  // capabilities stay as they are, so that a later migration of this guest
+  // is an ordinary one (as QEMU's new process shows mode normal).
+  incoming_cpr_mode_ = mode;
   after_listen_ = std::move(after_listen);
 }
 
@@ -345,6 +347,8 @@ void Migration::run_incoming() {
       incoming_channel_ = channel->get();
       incoming_loading_ = true;
       capabilities = capabilities_;
+      // Handed-over RAM is already here: its pages are not in the stream.
+      if (incoming_cpr_mode_) capabilities.set(MigrationCapability::kXIgnoreShared, true);
     }
     listener->close();
     set_status(MigrationStatus::kActive);

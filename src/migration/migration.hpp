@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/error.hpp"
@@ -83,6 +84,7 @@ class Migration {
   mutable std::mutex mutex_;  // guards what follows, never held across I/O
   MigrationParameters parameters_;
   std::function<void()> after_listen_;  // see expect_cpr
+  std::optional<MigrationMode> incoming_cpr_mode_;  // see expect_cpr
   MigrationCapabilities capabilities_;
   std::thread outgoing_thread_;
   std::thread incoming_thread_;
