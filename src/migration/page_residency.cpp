@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace godwit {
 namespace {
 
@@ -47,7 +49,38 @@ bool PageResidency::maybe_populated(const uint8_t* page) {
   return (entries_[page_number - first_] & (kPresent | kSwapped)) != 0;
 }
 
+bool PageResidency::refill_extent(int fd, uint64_t offset) {
+  extent_fd_ = -1;
+  const off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) {
+    if (errno != ENXIO) return false;  // no SEEK_DATA here: look at the bytes
+    extent_start_ = offset;              // nothing but hole from here on
+    extent_end_ = UINT64_MAX;
+    extent_data_ = false;
+  } else if (static_cast<uint64_t>(data) > offset) {
+    extent_start_ = offset;
+    extent_end_ = static_cast<uint64_t>(data);
+    extent_data_ = false;
+  } else {
+    const off_t hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+    if (hole < 0 || static_cast<uint64_t>(hole) <= offset) return false;
+    extent_start_ = offset;
+    extent_end_ = static_cast<uint64_t>(hole);
+    extent_data_ = true;
+  }
+  extent_fd_ = fd;
+  return true;
+}
+
+bool PageResidency::maybe_data(int fd, uint64_t offset) {
+  if (fd != extent_fd_ || offset < extent_start_ || offset >= extent_end_) {
+    if (!refill_extent(fd, offset)) return true;
+  }
+  return extent_data_;
+}
+
 void PageResidency::note_populated(const uint8_t* page) {
+  extent_fd_ = -1;  // a write may have filled a hole
   const uint64_t page_number = reinterpret_cast<uintptr_t>(page) / kHostPageSize;
   if (page_number >= first_ && page_number - first_ < entries_.size()) entries_[page_number - first_] |= kPresent;
 }

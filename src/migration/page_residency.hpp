@@ -30,11 +30,19 @@ class PageResidency {
   // anonymous memory) may hold something other than zeros.
   bool maybe_populated(const uint8_t* page);
 
+  // Whether the page at `offset` of shared memory file `fd` may hold
+  // something other than zeros: false in a hole (lseek SEEK_DATA/SEEK_HOLE,
+  // one extent cached), where reading would allocate the page.
+  bool maybe_data(int fd, uint64_t offset);
+
   // `page` has just been written: a cached entry must not say otherwise.
   void note_populated(const uint8_t* page);
 
   // Drops the cached entries; the next lookup reads pagemap again.
-  void forget() { entries_.clear(); }
+  void forget() {
+    entries_.clear();
+    extent_fd_ = -1;
+  }
 
  private:
   bool refill(uint64_t page_number);
@@ -42,6 +50,13 @@ class PageResidency {
   int fd_ = -1;
   uint64_t first_ = 0;  // page number of entries_[0]
   std::vector<uint64_t> entries_;
+  // The cached extent of a file: [extent_start_, extent_end_) is all data
+  // or all hole.
+  bool refill_extent(int fd, uint64_t offset);
+  int extent_fd_ = -1;
+  uint64_t extent_start_ = 0;
+  uint64_t extent_end_ = 0;
+  bool extent_data_ = true;
 };
 
 }  // namespace godwit

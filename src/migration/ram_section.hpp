@@ -44,6 +44,9 @@ struct RamBlockView {
   // Private anonymous memory: a page the host never populated reads as
   // zeros (see PageResidency), so it need not be scanned.
   bool private_anonymous = false;
+  // Shared memory backed by a memfd or file (-1: not): a page in a hole of
+  // the file reads as zeros, and reading it would allocate it.
+  int fd = -1;
 };
 
 // Migration capabilities that change the RAM stream. Both ends must agree;

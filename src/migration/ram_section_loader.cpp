@@ -131,7 +131,9 @@ Status RamLoader::load_chunk() {
         // As QEMU's ram_handle_zero: writing zeros over zeros would allocate
         // destination memory the guest never touched. Never-populated
         // anonymous memory is zeros without reading (and faulting) it in.
-        if ((!target.private_anonymous || residency_.maybe_populated(page)) && !is_zero_page(page)) {
+        const bool maybe_data = (!target.private_anonymous || residency_.maybe_populated(page)) &&
+                                (target.fd < 0 || residency_.maybe_data(target.fd, offset));
+        if (maybe_data && !is_zero_page(page)) {
           std::memset(page, 0, kRamPageSize);
           residency_.note_populated(page);
           ++stats_.zero_pages_cleared;

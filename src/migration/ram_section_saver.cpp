@@ -49,6 +49,7 @@ size_t RamSaver::record_bytes(const RamBlockView& block, bool zero) const {
 bool RamSaver::page_is_zero(const RamBlockView& block, uint64_t page_index) {
   const uint8_t* page = block.host + page_index * kRamPageSize;
   if (block.private_anonymous && !residency_.maybe_populated(page)) return true;
+  if (block.fd >= 0 && !residency_.maybe_data(block.fd, page_index * kRamPageSize)) return true;
   return is_zero_page(page);
 }
 
