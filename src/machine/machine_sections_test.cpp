@@ -29,7 +29,7 @@ class MachineSectionsTest : public ::testing::Test {
     writer.write_header("virt");
     uint32_t next_id = 0;
     nlohmann::json devices = nlohmann::json::array();
-    write_device_sections(writer, vm.device_sections(), next_id, devices);
+    write_device_sections(writer, vm.device_sections(), next_id, &devices);
     writer.write_eof({{"page_size", savevm::kPageSize}, {"devices", devices}});
     EXPECT_TRUE(out.flush());
     return sink.data();

@@ -3,17 +3,18 @@
 namespace godwit {
 
 void write_device_sections(savevm::Writer& writer, std::span<const DeviceSection> sections,
-                           uint32_t& next_section_id, nlohmann::json& description) {
+                           uint32_t& next_section_id, nlohmann::json* description) {
   for (const DeviceSection& section : sections) {
     const uint32_t id = next_section_id++;
     writer.begin_section({savevm::kSectionFull, id, section.idstr, section.instance_id, section.version_id});
     section.save(writer.stream());
     writer.end_section(id);
+    if (description == nullptr) continue;
     nlohmann::json entry = section.describe();
     // vmdesc names the section as the stream does, then the description's own fields.
     entry["name"] = section.idstr;
     entry["instance_id"] = section.instance_id;
-    description.push_back(std::move(entry));
+    description->push_back(std::move(entry));
   }
 }
 

@@ -29,9 +29,9 @@ struct DeviceSection {
 
 // Writes each section as FULL with its footer, numbering them from
 // `next_section_id`, and appends each one's vmdesc entry to `description`
-// (the "devices" array).
+// (the "devices" array) unless it is null.
 void write_device_sections(savevm::Writer& writer, std::span<const DeviceSection> sections,
-                           uint32_t& next_section_id, nlohmann::json& description);
+                           uint32_t& next_section_id, nlohmann::json* description);
 
 // Loads the body of a FULL section whose header was just read, then checks
 // its footer. Fails naming the section for an unknown idstr/instance or a

@@ -219,7 +219,7 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     StreamWriter out((*channel)->sink(), kStreamBufferBytes);
     PrecopyOptions options{[this] { return parameters(); }, capabilities,
                            [this](MigrationStatus status) { set_status(status); },
-                           mode != MigrationMode::kNormal};
+                           mode != MigrationMode::kNormal, mode != MigrationMode::kCprTransfer};
     PrecopySender sender(vm_, out, std::move(options), progress_, *cancel);
     result = sender.run(started);
     if (sender.switched_over()) stop_time = sender.stop_time();

@@ -251,9 +251,14 @@ Status PrecopySender::complete() {
 
   const std::vector<DeviceSection> sections = vm_.device_sections();
   uint32_t next_id = kRamSectionId + 1;
-  nlohmann::json devices = nlohmann::json::array();
-  write_device_sections(writer_, sections, next_id, devices);
-  writer_.write_eof({{"page_size", kRamPageSize}, {"devices", std::move(devices)}});
+  if (options_.describe) {
+    nlohmann::json devices = nlohmann::json::array();
+    write_device_sections(writer_, sections, next_id, &devices);
+    writer_.write_eof({{"page_size", kRamPageSize}, {"devices", std::move(devices)}});
+  } else {
+    write_device_sections(writer_, sections, next_id, nullptr);
+    writer_.write_eof();
+  }
   if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("switchover"));
   publish(Clock::now());
   return check_stream("switchover");

@@ -36,6 +36,10 @@ struct PrecopyOptions {
   // The CPR modes: the guest stops before anything is saved, so RAM goes in
   // one pass with no dirty log, as QEMU does for every mode but normal.
   bool stop_first = false;
+  // The JSON description after EOF, for tools. cpr-transfer's stream goes
+  // straight into the new process and nobody can keep it: it goes without,
+  // which takes describing every device out of the guest pause.
+  bool describe = true;
 };
 
 class PrecopySender {

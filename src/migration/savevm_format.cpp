@@ -58,6 +58,8 @@ void Writer::end_section(uint32_t section_id) {
   out_.put_be32(section_id);
 }
 
+void Writer::write_eof() { out_.put_u8(kEof); }
+
 void Writer::write_eof(const nlohmann::json& description) {
   out_.put_u8(kEof);
   const std::string text = description.dump();

@@ -60,6 +60,8 @@ class Writer {
   void end_section(uint32_t section_id);  // the footer
   // EOF, then the JSON description of the device sections.
   void write_eof(const nlohmann::json& description);
+  // EOF alone: a stream without the description (for tools only) loads the same.
+  void write_eof();
 
   StreamWriter& stream() { return out_; }
 

@@ -38,7 +38,7 @@ class SavevmTest : public ::testing::Test {
     writer.write_header(machine);
     uint32_t next_id = 0;
     nlohmann::json devices = nlohmann::json::array();
-    write_device_sections(writer, sections_for(counters), next_id, devices);
+    write_device_sections(writer, sections_for(counters), next_id, &devices);
     writer.write_eof({{"page_size", savevm::kPageSize}, {"devices", devices}});
     EXPECT_TRUE(out.flush());
     return sink.data();

@@ -57,7 +57,7 @@ std::vector<uint8_t> make_stream(bool with_description = true) {
   nlohmann::json devices = nlohmann::json::array();
   std::vector<DeviceSection> sections = {{"serial", 0, 1, [&](StreamWriter& w) { save_state(w, uart); },
                                           nullptr, [&] { return describe_state(uart); }}};
-  write_device_sections(writer, sections, next_id, devices);
+  write_device_sections(writer, sections, next_id, &devices);
   if (with_description) {
     writer.write_eof({{"page_size", 4096}, {"devices", devices}});
   } else {
