@@ -278,6 +278,7 @@ Result<CprState> CprReceiver::receive() {
       }
     }
     if (received < 0 || (message.msg_flags & MSG_CTRUNC)) {
+      if (received >= 0) ::close(received);
       return fail(what + ": descriptor '" + name + "' did not arrive");
     }
     state.fds.emplace_back(std::move(name), id, received);
@@ -313,8 +314,9 @@ Result<std::optional<CprState>> take_cpr_exec_state() {
   const std::string what = std::string(kCprExecStateEnv) + "=" + value;
   char* end = nullptr;
   const long number = std::strtol(value, &end, 10);
+  const bool valid = end != value && *end == '\0' && number >= 0 && number <= 1 << 20;
   ::unsetenv(kCprExecStateEnv);  // a child of ours must not take it for its own
-  if (end == value || *end != '\0' || number < 0 || number > 1 << 20) return fail(what + ": not a descriptor number");
+  if (!valid) return fail(what + ": not a descriptor number");
   const int fd = static_cast<int>(number);
   off_t offset = 0;
   auto read = [&](uint8_t* data, size_t size) -> Status {
