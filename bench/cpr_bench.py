@@ -65,7 +65,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -75,7 +74,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import timeline  # noqa: E402
-from timeline import MIB, BenchError, QMPError, Vm  # noqa: E402
+from timeline import MIB, BenchError, QMPError, Vm, parse_size, size_label  # noqa: E402
 import qmp_client  # noqa: E402  (tests/, on the path through timeline)
 from qmp_client import QMPClient  # noqa: E402
 
@@ -88,52 +87,14 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 # -- sizes ---------------------------------------------------------------------
 
-def parse_size(text):
-    """'256M', '1G', '16G', '512' (MiB) -> MiB."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = {"M": 1, "G": 1024}.get(text[-1:], None)
-    if factor is None:
-        return int(text)
-    return int(float(text[:-1]) * factor)
-
-
-def size_label(mib):
-    return f"{mib // 1024}G" if mib % 1024 == 0 else f"{mib}M"
-
-
 # -- QMP helpers ---------------------------------------------------------------
 
-def _fast_connect(address, timeout, alive=None):
-    """qmp_client._connect with a 0.2 ms retry instead of 50 ms: the new
-    process resumes the guest a few ms after its monitor appears, and its
-    RESUME event only reaches a client that has negotiated by then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(str(address))
-            return sock
-        except OSError as error:
-            sock.close()
-            if alive is not None and not alive():
-                raise QMPError(f"the monitor's process exited before {address} accepted") from error
-            if time.monotonic() > deadline:
-                raise QMPError(f"no monitor listening at {address} after {timeout} s: {error}") from error
-            time.sleep(0.0002)
-
-
-_connect_lock = threading.Lock()
-
-
 def fast_qmp(path, timeout=30, alive=None):
-    """A negotiated QMPClient connected as soon as the socket accepts."""
-    with _connect_lock:
-        original = qmp_client._connect
-        qmp_client._connect = _fast_connect
-        try:
-            return QMPClient(path, timeout=timeout, alive=alive)
-        finally:
-            qmp_client._connect = original
+    """A negotiated QMPClient connected as soon as the socket accepts (retried
+    every 0.2 ms): the new process resumes the guest a few ms after its
+    monitor appears, and its RESUME event only reaches a client that has
+    negotiated by then."""
+    return QMPClient(path, timeout=timeout, alive=alive, retry_interval=0.0002)
 
 
 def socket_identity(path):
@@ -435,42 +396,91 @@ def run_cpr_transfer(run):
     check_continues(dst, 0, checks, args.resume_timeout)
 
 
+def exec_in_place(vm, client, state, timeout, qmp_timeout):
+    """cpr-exec of `vm` into its own command line loading `state` (same PID).
+    Returns the old program's events, the new program's QMP client, its
+    query-migrate once loaded and running, the serial size before, and
+    whether the new program truncated the serial file."""
+    pid = vm.proc.pid
+    command = strip_incoming(vm.cmd) + ["-incoming", f"file:{state}"]
+    client.command("migrate-set-parameters", **{"mode": "cpr-exec", "cpr-exec-command": command})
+    client.events()
+    watch = SerialWatch(vm.serial_path)
+    watch.start()
+    before = vm.serial_size()
+    identity = socket_identity(vm.qmp_path)
+    try:
+        client.command("migrate", uri=f"file:{state}")
+        if not client.wait_closed(timeout):
+            info = client.command("query-migrate")
+            raise BenchError(f"the old program did not exec within {timeout} s: {info}")
+        old_events = client.events()
+        new = reconnect_after_exec(vm.qmp_path, identity, qmp_timeout, vm.alive)
+    finally:
+        truncated = watch.finish()
+    vm._client = new
+    if not (vm.alive() and vm.proc.pid == pid):
+        raise BenchError(f"the process {pid} is gone after the exec\n{vm.describe()}")
+    dst_info = wait_migrate(new, timeout, vm.alive)
+    if dst_info["status"] != "completed":
+        raise BenchError(f"the new program's incoming migration {dst_info['status']}: "
+                         f"{dst_info.get('error-desc')}")
+    wait_status(new, ("running",), 30)
+    time.sleep(0.05)
+    return {"old_events": old_events, "client": new, "dest_info": dst_info, "serial_before": before,
+            "truncated": truncated}
+
+
+def reboot_through_file(old, client, state, start_new, timeout, qmp_timeout):
+    """cpr-reboot: saves `old` to `state` (RAM stays in its shared file under
+    x-ignore-shared), quits it, starts the new machine with `start_new()`
+    (same options, -incoming defer) and loads the state there. Returns the
+    save's and the load's query-migrate, the old program's events, the new
+    machine and its QMP client, once the guest runs there."""
+    client.command("migrate-set-parameters", mode="cpr-reboot")
+    client.command("migrate-set-capabilities", capabilities=[{"capability": "x-ignore-shared", "state": True}])
+    client.events()
+    client.command("migrate", uri=f"file:{state}")
+    src_info = wait_migrate(client, timeout, old.alive)
+    if src_info["status"] != "completed":
+        raise BenchError(f"save {src_info['status']}: {src_info.get('error-desc')}")
+    wait_status(client, ("postmigrate",), 10)
+    old_events = client.events()
+    # Quit the old process; the new one starts from the same options.
+    try:
+        client.execute("quit", timeout=10)
+    except QMPError:
+        pass
+    try:
+        old.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"the old process did not quit\n{old.describe()}") from None
+    new_vm = start_new()
+    new = new_vm.qmp(timeout=qmp_timeout)
+    new.command("migrate-set-parameters", mode="cpr-reboot")
+    new.command("migrate-set-capabilities", capabilities=[{"capability": "x-ignore-shared", "state": True}])
+    new.command("migrate-incoming", uri=f"file:{state}")
+    dst_info = wait_migrate(new, timeout, new_vm.alive)
+    if dst_info["status"] != "completed":
+        raise BenchError(f"load {dst_info['status']}: {dst_info.get('error-desc')}")
+    wait_status(new, ("running",), 30)
+    time.sleep(0.05)
+    return {"source_info": src_info, "dest_info": dst_info, "old_events": old_events, "vm": new_vm,
+            "client": new}
+
+
 def run_cpr_exec(run):
     args, checks = run.args, run.result["checks"]
     src, client = run.boot("src", memfd_options(run.ram_mib))
     state = run.workdir / "cpr-exec.state"
     run.files.append(state)
-    pid = src.proc.pid
-    command = strip_incoming(src.cmd) + ["-incoming", f"file:{state}"]
-    client.command("migrate-set-parameters", **{"mode": "cpr-exec", "cpr-exec-command": command})
-    client.events()
-    watch = SerialWatch(src.serial_path)
-    watch.start()
-    before = src.serial_size()
-    identity = socket_identity(src.qmp_path)
-    try:
-        client.command("migrate", uri=f"file:{state}")
-        if not client.wait_closed(args.timeout):
-            info = client.command("query-migrate")
-            raise BenchError(f"the old program did not exec within {args.timeout} s: {info}")
-        old_events = client.events()
-        new = reconnect_after_exec(src.qmp_path, identity, args.qmp_timeout, src.alive)
-    finally:
-        truncated = watch.finish()
-    src._client = new
-    checks["same_pid"] = src.alive() and src.proc.pid == pid
-    if not checks["same_pid"]:
-        raise BenchError(f"the process {pid} is gone after the exec\n{src.describe()}")
-    dst_info = wait_migrate(new, args.timeout, src.alive)
-    run.dest_info(dst_info)
-    if dst_info["status"] != "completed":
-        raise BenchError(f"the new program's incoming migration {dst_info['status']}: "
-                         f"{dst_info.get('error-desc')}")
-    checks["dest_status"] = wait_status(new, ("running",), 30)
-    time.sleep(0.05)
-    run.events(old_events, new.events())
-    checks["serial_truncated_by_exec"] = truncated
-    check_continues(src, 0 if truncated else before, checks, args.resume_timeout)
+    done = exec_in_place(src, client, state, args.timeout, args.qmp_timeout)
+    checks["same_pid"] = True
+    run.dest_info(done["dest_info"])
+    checks["dest_status"] = "running"
+    run.events(done["old_events"], done["client"].events())
+    checks["serial_truncated_by_exec"] = done["truncated"]
+    check_continues(src, 0 if done["truncated"] else done["serial_before"], checks, args.resume_timeout)
 
 
 def run_cpr_reboot(run, shm_path):
@@ -480,39 +490,15 @@ def run_cpr_reboot(run, shm_path):
     src, client = run.boot("src", options)
     state = run.workdir / "cpr-reboot.state"
     run.files.append(state)
-    client.command("migrate-set-parameters", mode="cpr-reboot")
-    client.command("migrate-set-capabilities", capabilities=[{"capability": "x-ignore-shared", "state": True}])
-    client.events()
-    client.command("migrate", uri=f"file:{state}")
-    src_info = wait_migrate(client, args.timeout, src.alive)
-    run.source_info(src_info)
-    if src_info["status"] != "completed":
-        raise BenchError(f"save {src_info['status']}: {src_info.get('error-desc')}")
-    checks["source_status"] = wait_status(client, ("postmigrate",), 10)
+    done = reboot_through_file(src, client, state, lambda: run.vm("dst", options + ["-incoming", "defer"]),
+                               args.timeout, args.qmp_timeout)
+    run.source_info(done["source_info"])
+    checks["source_status"] = "postmigrate"
     checks["state_bytes"] = state.stat().st_size
-    old_events = client.events()
-    # Quit the old process; the new one starts from the same options.
-    try:
-        client.execute("quit", timeout=10)
-    except QMPError:
-        pass
-    try:
-        src.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"the old process did not quit\n{src.describe()}") from None
-    dst = run.vm("dst", options + ["-incoming", "defer"])
-    new = dst.qmp(timeout=args.qmp_timeout)
-    new.command("migrate-set-parameters", mode="cpr-reboot")
-    new.command("migrate-set-capabilities", capabilities=[{"capability": "x-ignore-shared", "state": True}])
-    new.command("migrate-incoming", uri=f"file:{state}")
-    dst_info = wait_migrate(new, args.timeout, dst.alive)
-    run.dest_info(dst_info)
-    if dst_info["status"] != "completed":
-        raise BenchError(f"load {dst_info['status']}: {dst_info.get('error-desc')}")
-    checks["dest_status"] = wait_status(new, ("running",), 30)
-    time.sleep(0.05)
-    run.events(old_events, new.events())
-    check_continues(dst, 0, checks, args.resume_timeout)
+    run.dest_info(done["dest_info"])
+    checks["dest_status"] = "running"
+    run.events(done["old_events"], done["client"].events())
+    check_continues(done["vm"], 0, checks, args.resume_timeout)
 
 
 def run_live(run):

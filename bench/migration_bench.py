@@ -46,7 +46,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import timeline  # noqa: E402
-from timeline import MIB, BenchError, QMPError, Vm  # noqa: E402
+from timeline import MIB, BenchError, QMPError, Vm, parse_size, size_label  # noqa: E402
 
 ROOT = timeline.ROOT
 QEMU_DEFAULT_BANDWIDTH = 134217728  # 128 MiB/s
@@ -114,19 +114,6 @@ def host_limits():
 
 
 # -- configurations ------------------------------------------------------------
-
-def parse_size(text):
-    """'256M', '1G', '4G', '512' (MiB) -> MiB."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = {"M": 1, "G": 1024}.get(text[-1:], None)
-    if factor is None:
-        return int(text)
-    return int(float(text[:-1]) * factor)
-
-
-def size_label(mib):
-    return f"{mib // 1024}G" if mib % 1024 == 0 else f"{mib}M"
-
 
 def parse_bandwidth(text):
     """'default' (QEMU's 128 MiB/s), 'fast' (10 GB/s), or bytes/s with an

@@ -52,6 +52,19 @@ FORMAT = "godwit-migration-timeline/1"
 FINAL_STATES = ("completed", "failed", "cancelled")
 
 
+def parse_size(text):
+    """'256M', '1G', '4G', '512' (MiB) -> MiB."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"M": 1, "G": 1024}.get(text[-1:], None)
+    if factor is None:
+        return int(text)
+    return int(float(text[:-1]) * factor)
+
+
+def size_label(mib):
+    return f"{mib // 1024}G" if mib % 1024 == 0 else f"{mib}M"
+
+
 class BenchError(Exception):
     pass
 

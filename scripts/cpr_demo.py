@@ -38,7 +38,6 @@ import os
 import pathlib
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,9 +46,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import cpr_bench  # noqa: E402
 import timeline  # noqa: E402
-from cpr_bench import (EarlyConnect, SerialWatch, channel, first_event, last_event, memfd_options,  # noqa: E402
-                       reconnect_after_exec, shm_file_options, socket_identity, stamp_us, strip_incoming,
-                       wait_migrate, wait_path, wait_status)
+from cpr_bench import (EarlyConnect, channel, first_event, last_event, memfd_options,  # noqa: E402
+                       shm_file_options, stamp_us, wait_migrate, wait_path, wait_status)
 from timeline import BenchError, QMPError, Vm  # noqa: E402
 
 
@@ -214,76 +212,34 @@ class Demo:
 
     def exec_(self, vm, label):
         print(f"{label}: cpr-exec (the process execs godwit again, same PID, same memfd)")
-        client = vm.qmp()
         state = self.workdir / "cpr-exec.state"
         self.files.append(state)
         pid = vm.proc.pid
-        command = strip_incoming(vm.cmd) + ["-incoming", f"file:{state}"]
-        client.command("migrate-set-parameters", **{"mode": "cpr-exec", "cpr-exec-command": command})
-        client.events()
-        watch = SerialWatch(vm.serial_path)
-        watch.start()
-        before = vm.serial_size()
-        identity = socket_identity(vm.qmp_path)
         try:
-            client.command("migrate", uri=f"file:{state}")
-            if not client.wait_closed(30):
-                raise Failed(f"{label}: the process did not exec within 30 s: {client.command('query-migrate')}")
-            old_events = client.events()
-            new_client = reconnect_after_exec(vm.qmp_path, identity, 30, vm.alive)
-        finally:
-            truncated = watch.finish()
-        vm._client = new_client
-        if not vm.alive() or vm.proc.pid != pid:
-            raise Failed(f"{label}: process {pid} is gone after the exec\n{vm.describe()}")
-        dst_info = wait_migrate(new_client, 30, vm.alive)
-        if dst_info["status"] != "completed":
-            raise Failed(f"{label}: the new program's load {dst_info['status']}: {dst_info.get('error-desc')}")
-        wait_status(new_client, ("running",), 20)
-        time.sleep(0.05)
-        step = self.record("cpr-exec", old_events, new_client.events(), None, dst_info,
+            done = cpr_bench.exec_in_place(vm, vm.qmp(), state, 30, 30)
+        except BenchError as error:
+            raise Failed(f"{label}: {error}") from None
+        truncated = done["truncated"]
+        step = self.record("cpr-exec", done["old_events"], done["client"].events(), None, done["dest_info"],
                            note="; the new program reopened the serial file (truncated)" if truncated else "")
-        serial = self.goes_on(vm, 0 if truncated else before, label)
+        serial = self.goes_on(vm, 0 if truncated else done["serial_before"], label)
         self.report(step, f"the same pid {pid}", serial)
         return vm
 
     def reboot(self, old, options, label):
         print(f"{label}: cpr-reboot (state to a file, RAM stays in /dev/shm, process quits, a new one loads)")
-        client = old.qmp()
         state = self.workdir / "cpr-reboot.state"
         self.files.append(state)
-        client.command("migrate-set-parameters", mode="cpr-reboot")
-        client.command("migrate-set-capabilities", capabilities=[{"capability": "x-ignore-shared", "state": True}])
-        client.events()
-        client.command("migrate", uri=f"file:{state}")
-        info = wait_migrate(client, 60, old.alive)
-        if info["status"] != "completed":
-            raise Failed(f"{label}: save {info['status']}: {info.get('error-desc')}")
-        wait_status(client, ("postmigrate",), 10)
-        old_events = client.events()
         old_pid = old.proc.pid
         try:
-            client.execute("quit", timeout=10)
-        except QMPError:
-            pass
-        try:
-            old.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            raise Failed(f"{label}: the old process did not quit") from None
-        new = self.vm(options + ["-incoming", "defer"])
-        new_client = new.qmp(timeout=30)
-        new_client.command("migrate-set-parameters", mode="cpr-reboot")
-        new_client.command("migrate-set-capabilities",
-                           capabilities=[{"capability": "x-ignore-shared", "state": True}])
-        new_client.command("migrate-incoming", uri=f"file:{state}")
-        dst_info = wait_migrate(new_client, 60, new.alive)
-        if dst_info["status"] != "completed":
-            raise Failed(f"{label}: load {dst_info['status']}: {dst_info.get('error-desc')}")
-        wait_status(new_client, ("running",), 20)
-        time.sleep(0.05)
-        step = self.record("cpr-reboot", old_events, new_client.events(), info, dst_info,
-                           note=f"; state file {state.stat().st_size:,} bytes; the pause includes the "
-                                f"process restart")
+            done = cpr_bench.reboot_through_file(old, old.qmp(), state,
+                                                 lambda: self.vm(options + ["-incoming", "defer"]), 60, 30)
+        except BenchError as error:
+            raise Failed(f"{label}: {error}") from None
+        new = done["vm"]
+        step = self.record("cpr-reboot", done["old_events"], done["client"].events(), done["source_info"],
+                           done["dest_info"], note=f"; state file {state.stat().st_size:,} bytes; the pause "
+                                                   f"includes the process restart")
         serial = self.goes_on(new, 0, label)
         self.report(step, f"pid {new.proc.pid} (was {old_pid}, which quit)", serial)
         self.retire(old)
@@ -296,7 +252,7 @@ class Demo:
         version = timeline.machine_version(args.binary)
         if version is None:
             raise Failed(f"cannot run {args.binary}")
-        self.ram_mib = cpr_bench.parse_size(args.memory)
+        self.ram_mib = timeline.parse_size(args.memory)
         shm = pathlib.Path("/dev/shm")
         if not shm.is_dir() or shutil.disk_usage(shm).free < self.ram_mib << 20:
             raise Failed(f"/dev/shm lacks {self.ram_mib} MiB free for cpr-reboot's RAM file")

@@ -21,7 +21,7 @@ class Disconnected(QMPError):
     pass
 
 
-def _connect(address, timeout, alive=None):
+def _connect(address, timeout, alive=None, retry_interval=0.05):
     """Connects to a unix path (str or Path) or a (host, port) tuple, retrying
     until the server listens or `timeout` seconds pass; gives up at once when
     `alive()` says the server's process is gone."""
@@ -41,14 +41,16 @@ def _connect(address, timeout, alive=None):
                 raise QMPError(f"the monitor's process exited before {address} accepted") from error
             if time.monotonic() > deadline:
                 raise QMPError(f"no monitor listening at {address} after {timeout} s: {error}") from error
-            time.sleep(0.05)
+            time.sleep(retry_interval)
 
 
 class QMPClient:
-    def __init__(self, address, timeout=10, negotiate=True, strict_greeting=True, alive=None):
+    def __init__(self, address, timeout=10, negotiate=True, strict_greeting=True, alive=None, retry_interval=0.05):
+        """`retry_interval`: seconds between connection attempts while the
+        server does not listen yet."""
         self.address = address
         self.timeout = timeout
-        self.sock = _connect(address, timeout, alive)
+        self.sock = _connect(address, timeout, alive, retry_interval)
         self._replies = queue.Queue()
         self._events = []
         self._events_cond = threading.Condition()
