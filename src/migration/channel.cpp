@@ -232,6 +232,8 @@ Result<int> connect_inet(const InetAddress& inet, const std::string& address) {
   return errno_failure(address, "Failed to connect to '" + host_port(inet) + "'", err);
 }
 
+}  // namespace
+
 Result<sockaddr_un> unix_sockaddr(const std::string& path, const std::string& address) {
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
@@ -258,6 +260,8 @@ Result<int> connect_unix(const UnixAddress& unix_address, const std::string& add
   }
   return fd;
 }
+
+namespace {
 
 class SocketListener final : public IncomingListener {
  public:

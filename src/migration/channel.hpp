@@ -15,6 +15,8 @@
 // fails the same way.
 #pragma once
 
+#include <sys/un.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -79,6 +81,11 @@ class IncomingListener {
   // and done by the destructor too.
   virtual void close() = 0;
 };
+
+// A unix socket address for `path`; errors start with `address`.
+Result<sockaddr_un> unix_sockaddr(const std::string& path, const std::string& address);
+// A connected unix stream socket (close-on-exec); errors start with `address`.
+Result<int> connect_unix(const UnixAddress& unix_address, const std::string& address);
 
 Result<std::unique_ptr<OutgoingChannel>> connect_outgoing(const MigrationAddress& address,
                                                           const FdLookup& fd_lookup);

@@ -12,20 +12,13 @@
 #include <cstring>
 
 #include "base/errno_text.hpp"
+#include "migration/channel.hpp"
 
 namespace godwit {
 namespace {
 
 void put_be32(std::vector<uint8_t>& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-}
-
-Result<sockaddr_un> socket_address(const std::string& path, const std::string& what) {
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sun.sun_path) return fail(what + ": UNIX socket path '" + path + "' is too long");
-  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
-  return sun;
 }
 
 std::unexpected<Error> errno_error(const std::string& what, int err) { return fail(what + ": " + errno_text(err)); }
@@ -143,20 +136,9 @@ Result<UnixAddress> cpr_channel_address(const MigrationAddress& address) {
 
 Result<std::unique_ptr<CprSender>> CprSender::connect(const UnixAddress& address) {
   const std::string what = "cpr channel unix:" + address.path;
-  auto sun = socket_address(address.path, what);
-  if (!sun) return std::unexpected(sun.error());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_error(what + ": socket", errno);
-  int r;
-  do {
-    r = ::connect(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_error(what + ": Failed to connect to '" + address.path + "'", err);
-  }
-  return std::unique_ptr<CprSender>(new CprSender(fd, what));
+  auto fd = connect_unix(address, what);
+  if (!fd) return std::unexpected(fd.error());
+  return std::unique_ptr<CprSender>(new CprSender(*fd, what));
 }
 
 CprSender::~CprSender() { ::close(fd_); }
@@ -210,7 +192,7 @@ Status CprSender::wait_for_close(const CancelToken& cancel) {
 
 Result<std::unique_ptr<CprReceiver>> CprReceiver::listen(const UnixAddress& address) {
   const std::string what = "cpr channel unix:" + address.path;
-  auto sun = socket_address(address.path, what);
+  auto sun = unix_sockaddr(address.path, what);
   if (!sun) return std::unexpected(sun.error());
   if (::unlink(address.path.c_str()) < 0 && errno != ENOENT) {
     return errno_error(what + ": Failed to unlink socket " + address.path, errno);
