@@ -7,12 +7,32 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace godwit {
+
+// A descriptor a backend keeps its connection in, named for the CPR state
+// ("chardev:ID:listen"). Borrowed from the backend.
+struct ChardevFd {
+  std::string name;
+  int fd = -1;
+};
+
+// The descriptor an old program handed over under `name`, now the caller's;
+// -1 when there is none.
+using TakeHandedOverFd = std::function<int(const std::string& name)>;
+
+// CPR (cpr-exec, cpr-transfer): what a connection holds in memory, carried in
+// the migration stream to the program that takes its descriptors over.
+struct ConnectionState {
+  uint64_t client_inode = 0;             // which client (0: none): a stale one is not resumed
+  std::vector<uint8_t> unsent_output;    // written here, not yet taken by the peer
+  std::vector<uint8_t> frontend_state;   // the front end's (a monitor session's), opaque here
+};
 
 // Implemented by a device that receives characters (the UART, a monitor).
 // Threads: every call comes from the I/O thread.
@@ -33,6 +53,20 @@ class CharFrontend {
   // before the bytes they came with. The front end owns them from here.
   virtual void receive_fds(std::vector<int> fds) {
     for (int fd : fds) ::close(fd);
+  }
+
+  // CPR, old side, loop thread. quiesce(): start nothing new (a monitor
+  // finishes what it runs but takes no further command); unquiesce() undoes
+  // it when the handover fails. save_connection(): what the front end holds
+  // for its client, for the next program.
+  virtual void quiesce() {}
+  virtual void unquiesce() {}
+  virtual std::vector<uint8_t> save_connection() { return {}; }
+  // New side, loop thread: carry on with the old program's client, without
+  // a greeting. Empty `state`: nothing was carried, so greet as for a new
+  // client if one is connected.
+  virtual void restore_connection(std::span<const uint8_t> state) {
+    if (state.empty()) opened();
   }
 };
 
@@ -66,6 +100,25 @@ class CharBackend {
   // exec fails it takes it again.
   virtual void hand_terminal_back() {}
   virtual void take_terminal_again() {}
+
+  // CPR: connections that outlive the program. The descriptors to keep
+  // (none: nothing to carry; the next program opens its own). A backend
+  // built on descriptors the old program handed over (adopted) is dormant:
+  // it neither reads nor writes them until resume_connection().
+  virtual std::vector<ChardevFd> connection_fds() const { return {}; }
+  virtual bool adopted() const { return false; }
+  // Old side, loop thread: stop reading (quiesce), then stop touching the
+  // descriptors at all and say what is in flight (freeze). After a failed
+  // handover thaw() serves the connection again; after a successful one
+  // release() lets go of it for good (closing its copies, leaving a socket
+  // path in place for the new owner).
+  virtual void quiesce_connection() {}
+  virtual ConnectionState freeze_connection() { return {}; }
+  virtual void thaw_connection() {}
+  virtual void release_connection() {}
+  // New side, loop thread: take up an adopted connection where the old
+  // program left it (nullptr: nothing was carried for it).
+  virtual void resume_connection(const ConnectionState* state) { (void)state; }
 };
 
 }  // namespace godwit

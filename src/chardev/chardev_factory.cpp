@@ -20,14 +20,14 @@ Result<std::unique_ptr<CharBackend>> create_chardev(const ChardevConfig& config,
                                                     ChardevContext& context) {
   switch (config.kind) {
     case ChardevKind::kNull: return std::make_unique<NullChardev>(config.id);
-    case ChardevKind::kFile: return upcast(FileChardev::create(config));
+    case ChardevKind::kFile: return upcast(FileChardev::create(config, context.take_handed_over_fd));
     case ChardevKind::kStdio:
       return upcast(StdioChardev::create(config, context.loop, context.request_quit));
     case ChardevKind::kSocket:
       if (config.path.empty() && config.host.empty() && config.port == 0) {
         return fail("chardev '" + config.id + "': socket: no path or port given");
       }
-      return upcast(SocketChardev::create(config, context.loop));
+      return upcast(SocketChardev::create(config, context.loop, context.take_handed_over_fd));
   }
   return fail("chardev '" + config.id + "': unknown backend");
 }

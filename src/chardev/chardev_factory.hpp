@@ -16,6 +16,9 @@ namespace godwit {
 struct ChardevContext {
   IoLoop& loop;
   std::function<void()> request_quit;  // the stdio mux's C-a x
+  // CPR: descriptors an old program handed over, by name (see
+  // CharBackend::connection_fds); unset when there are none.
+  TakeHandedOverFd take_handed_over_fd = nullptr;
 };
 
 // Errors name the chardev: "chardev 'ser0': unix socket /x/y: bind:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -183,6 +184,32 @@ uint16_t socket_bound_port(int fd) {
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
   }
   return 0;
+}
+
+bool socket_matches(int fd, const ChardevConfig& config, bool listening) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  auto* raw = reinterpret_cast<sockaddr*>(&address);
+  if ((listening ? getsockname(fd, raw, &length) : getpeername(fd, raw, &length)) != 0) return false;
+  int accepting = 0;
+  socklen_t accepting_length = sizeof accepting;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &accepting_length) != 0) return false;
+  if ((accepting != 0) != listening) return false;
+  if (is_unix(config)) {
+    if (address.ss_family != AF_UNIX) return false;
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&address);
+    const size_t max = length > offsetof(sockaddr_un, sun_path) ? length - offsetof(sockaddr_un, sun_path) : 0;
+    return std::string(un->sun_path, strnlen(un->sun_path, max)) == config.path;
+  }
+  uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    port = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  } else {
+    return false;
+  }
+  return config.port == 0 ? listening : port == config.port;
 }
 
 }  // namespace godwit

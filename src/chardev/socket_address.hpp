@@ -27,4 +27,9 @@ Result<int> connect_socket(const ChardevConfig& config);
 // The tcp port a socket is bound to (0 for unix sockets).
 uint16_t socket_bound_port(int fd);
 
+// Whether `fd`, handed over by an old program, is the socket `config`
+// describes: listening on its path or port (`listening`), or connected to
+// it. A tcp server with port 0 takes any port.
+bool socket_matches(int fd, const ChardevConfig& config, bool listening);
+
 }  // namespace godwit

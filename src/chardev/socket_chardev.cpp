@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@ struct SocketChardev::Core : std::enable_shared_from_this<Core> {
   void resume_input();
   void set_frontend(CharFrontend* frontend);
   void notify_closed();
+  void register_fds_locked();
 
   // Any thread, under mutex.
   void adopt_client_locked(int fd);
@@ -45,6 +47,14 @@ struct SocketChardev::Core : std::enable_shared_from_this<Core> {
   int client_fd = -1;
   bool input_blocked = false;  // the front end is full: POLLIN is off
   bool shutting_down = false;  // the backend is going: register nothing more
+  // CPR. adopted: built on an old program's descriptors; dormant: adopted
+  // and not yet resumed (output queues, nothing is polled); frozen: handed
+  // to the next program (nothing polled, output dropped); released: gone to
+  // it for good (the socket path is its now).
+  bool adopted = false;
+  bool dormant = false;
+  bool frozen = false;
+  bool released = false;
   std::vector<uint8_t> pending_output;
   size_t output_limit = kOutputBufferBytes;
   bool drop_client_on_overflow = false;  // set_output_limit(): whole output or none
@@ -55,8 +65,20 @@ SocketChardev::Core::~Core() {
   if (listen_fd >= 0) close(listen_fd);
 }
 
+namespace {
+
+std::string listen_fd_name(const std::string& id) { return "chardev:" + id + ":listen"; }
+std::string client_fd_name(const std::string& id) { return "chardev:" + id + ":client"; }
+
+uint64_t socket_inode(int fd) {
+  struct stat st {};
+  return fd >= 0 && fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
+}  // namespace
+
 void SocketChardev::Core::update_events_locked() {
-  if (client_fd < 0) return;
+  if (client_fd < 0 || dormant || frozen) return;
   short events = 0;
   if (!input_blocked) events |= POLLIN;
   if (!pending_output.empty()) events |= POLLOUT;
@@ -81,7 +103,7 @@ void SocketChardev::Core::disconnect_locked() {
   close(client_fd);
   client_fd = -1;
   pending_output.clear();
-  if (listen_fd >= 0 && !shutting_down) {
+  if (listen_fd >= 0 && !shutting_down && !frozen) {
     std::weak_ptr<Core> weak = weak_from_this();
     loop.add_fd(listen_fd, POLLIN, [weak](short revents) {
       if (auto core = weak.lock()) core->on_listen_event(revents);
@@ -102,6 +124,21 @@ void SocketChardev::Core::on_listen_event(short) {
   }
   // Outside the lock: the front end answers (a monitor's greeting) by writing.
   if (link.frontend() != nullptr) link.frontend()->opened();
+}
+
+void SocketChardev::Core::register_fds_locked() {
+  std::weak_ptr<Core> weak = weak_from_this();
+  if (client_fd >= 0) {
+    short events = input_blocked ? 0 : POLLIN;
+    if (!pending_output.empty()) events |= POLLOUT;
+    loop.add_fd(client_fd, events, [weak](short revents) {
+      if (auto core = weak.lock()) core->on_client_event(revents);
+    });
+  } else if (listen_fd >= 0) {
+    loop.add_fd(listen_fd, POLLIN, [weak](short revents) {
+      if (auto core = weak.lock()) core->on_listen_event(revents);
+    });
+  }
 }
 
 void SocketChardev::Core::notify_closed() {
@@ -154,7 +191,9 @@ void SocketChardev::Core::set_frontend(CharFrontend* frontend) {
   bool is_connected;
   {
     std::lock_guard lock(mutex);
-    is_connected = client_fd >= 0;
+    // An adopted client is the old program's: resume_connection() restores
+    // its front end instead of greeting it.
+    is_connected = client_fd >= 0 && !dormant;
   }
   if (frontend != nullptr && is_connected) frontend->opened();
   resume_input();
@@ -177,7 +216,7 @@ void SocketChardev::Core::flush_locked() {
 
 void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
   const bool was_empty = pending_output.empty();
-  if (was_empty) {
+  if (was_empty && !dormant) {
     // The common case: the socket takes it all at once, from this thread.
     while (!bytes.empty()) {
       const ssize_t n = send(client_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -188,7 +227,7 @@ void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
     }
   }
   const size_t room = output_limit - std::min(output_limit, pending_output.size());
-  if (drop_client_on_overflow && bytes.size() > room) {
+  if (drop_client_on_overflow && bytes.size() > room && !dormant) {
     // A reader this far behind loses the connection rather than part of a
     // message; the loop sees the hang-up and tells the front end.
     shutdown(client_fd, SHUT_RDWR);
@@ -201,9 +240,28 @@ void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
 }
 
 Result<std::unique_ptr<SocketChardev>> SocketChardev::create(const ChardevConfig& config,
-                                                             IoLoop& loop) {
+                                                             IoLoop& loop, const TakeHandedOverFd& take_fd) {
   const std::string prefix = "chardev '" + config.id + "'";
   auto core = std::make_shared<Core>(loop, config);
+  if (take_fd) {
+    const int listen = config.server ? take_fd(listen_fd_name(config.id)) : -1;
+    const int client = take_fd(client_fd_name(config.id));
+    const bool matches = config.server ? listen >= 0 && socket_matches(listen, config, true)
+                                       : client >= 0 && socket_matches(client, config, false);
+    if (matches) {
+      std::lock_guard lock(core->mutex);
+      core->listen_fd = listen;
+      core->client_fd = client;
+      core->port = config.server && config.path.empty() ? socket_bound_port(listen) : 0;
+      core->adopted = core->dormant = true;
+      core->input_blocked = true;
+      return std::unique_ptr<SocketChardev>(new SocketChardev(config.id, std::move(core)));
+    }
+    // Another address: this program's chardev is a different one, which
+    // opens as usual; the old connection ends with the old program.
+    if (listen >= 0) close(listen);
+    if (client >= 0) close(client);
+  }
   if (config.server) {
     auto fd = listen_socket(config);
     if (!fd) return std::unexpected(std::move(fd.error()).context(prefix));
@@ -259,11 +317,12 @@ SocketChardev::~SocketChardev() {
   std::lock_guard lock(core_->mutex);
   core_->shutting_down = true;
   if (core_->client_fd >= 0) core_->loop.remove_fd(core_->client_fd);
-  if (core_->listen_fd >= 0) {
-    core_->loop.remove_fd(core_->listen_fd);
+  if (core_->listen_fd >= 0) core_->loop.remove_fd(core_->listen_fd);
+  if (core_->config.server && !core_->config.path.empty() && !core_->released) {
     // QEMU removes the path of a unix socket it listened on. Done here, not
     // when the fd closes, so the path is gone when the destructor returns.
-    if (!core_->config.path.empty()) unlink(core_->config.path.c_str());
+    // A socket handed to a new program is that program's to remove.
+    unlink(core_->config.path.c_str());
   }
   // The fds close when the last callback holding the core returns.
 }
@@ -278,7 +337,8 @@ std::string SocketChardev::filename() const {
 
 void SocketChardev::write(std::span<const uint8_t> bytes) {
   std::lock_guard lock(core_->mutex);
-  if (core_->client_fd < 0 || core_->shutting_down) return;  // no client: dropped, as QEMU
+  // No client: dropped, as QEMU. Frozen: the next program speaks now.
+  if (core_->client_fd < 0 || core_->shutting_down || core_->frozen) return;
   core_->queue_output_locked(bytes);
 }
 
@@ -307,6 +367,104 @@ uint16_t SocketChardev::bound_port() const { return core_->port; }
 bool SocketChardev::connected() const {
   std::lock_guard lock(core_->mutex);
   return core_->client_fd >= 0;
+}
+
+std::vector<ChardevFd> SocketChardev::connection_fds() const {
+  std::lock_guard lock(core_->mutex);
+  std::vector<ChardevFd> fds;
+  if (core_->released) return fds;
+  if (core_->listen_fd >= 0) fds.push_back({listen_fd_name(id_), core_->listen_fd});
+  if (core_->client_fd >= 0) fds.push_back({client_fd_name(id_), core_->client_fd});
+  return fds;
+}
+
+bool SocketChardev::adopted() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->adopted;
+}
+
+void SocketChardev::quiesce_connection() {
+  {
+    std::lock_guard lock(core_->mutex);
+    core_->input_blocked = true;
+    core_->update_events_locked();
+  }
+  if (core_->link.frontend() != nullptr) core_->link.frontend()->quiesce();
+}
+
+ConnectionState SocketChardev::freeze_connection() {
+  ConnectionState state;
+  bool connected;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->client_fd >= 0) {
+      core_->flush_locked();  // whatever the socket takes now need not travel
+      core_->loop.remove_fd(core_->client_fd);
+    }
+    if (core_->listen_fd >= 0) core_->loop.remove_fd(core_->listen_fd);
+    core_->frozen = true;
+    connected = core_->client_fd >= 0;
+    state.client_inode = socket_inode(core_->client_fd);
+    state.unsent_output = core_->pending_output;  // kept here too, for a thaw
+  }
+  if (connected && core_->link.frontend() != nullptr) state.frontend_state = core_->link.frontend()->save_connection();
+  return state;
+}
+
+void SocketChardev::thaw_connection() {
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->frozen) return;
+    core_->frozen = false;
+    core_->input_blocked = false;
+    core_->register_fds_locked();
+  }
+  if (core_->link.frontend() != nullptr) core_->link.frontend()->unquiesce();
+}
+
+void SocketChardev::release_connection() {
+  std::lock_guard lock(core_->mutex);
+  core_->frozen = core_->released = true;
+  if (core_->client_fd >= 0) {
+    core_->loop.remove_fd(core_->client_fd);
+    close(core_->client_fd);
+    core_->client_fd = -1;
+  }
+  if (core_->listen_fd >= 0) {
+    core_->loop.remove_fd(core_->listen_fd);
+    close(core_->listen_fd);
+    core_->listen_fd = -1;
+  }
+  core_->pending_output.clear();
+}
+
+void SocketChardev::resume_connection(const ConnectionState* state) {
+  bool restore = false;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->dormant) return;
+    core_->dormant = false;
+    if (core_->client_fd >= 0 && (state == nullptr || state->client_inode != socket_inode(core_->client_fd))) {
+      // The old program's client changed after it handed this one over (or
+      // nothing came for it): this one is stale.
+      close(core_->client_fd);
+      core_->client_fd = -1;
+      core_->pending_output.clear();
+      state = nullptr;
+    }
+    if (core_->client_fd >= 0) {
+      restore = true;
+      // What the old program had not sent yet goes first, then what was
+      // written here while dormant.
+      core_->pending_output.insert(core_->pending_output.begin(), state->unsent_output.begin(),
+                                   state->unsent_output.end());
+      core_->flush_locked();
+    }
+    core_->register_fds_locked();
+  }
+  if (restore && core_->link.frontend() != nullptr) {
+    core_->link.frontend()->restore_connection(state->frontend_state);
+  }
 }
 
 }  // namespace godwit

@@ -13,6 +13,14 @@
 // The front end hears of each client coming and going (opened(), closed())
 // and receives descriptors the client passes with SCM_RIGHTS.
 //
+// CPR: the listening socket and the connected client outlive the program.
+// Their descriptors travel as "chardev:ID:listen" and "chardev:ID:client";
+// a new program whose chardev has the same id and address adopts them
+// instead of listening afresh, and stays dormant (queueing output, reading
+// nothing) until the old program's unsent output and its front end's state
+// arrive with the stream (resume_connection). The client never sees a
+// reconnect, a greeting, or a byte twice.
+//
 // Threads: write() from hart threads (and the loop thread for monitors);
 // accepting, reading and flushing on the IoLoop thread.
 #pragma once
@@ -32,7 +40,10 @@ class SocketChardev final : public CharBackend {
  public:
   static constexpr size_t kOutputBufferBytes = 64 * 1024;
 
-  static Result<std::unique_ptr<SocketChardev>> create(const ChardevConfig& config, IoLoop& loop);
+  // `take_fd`, if set, gives the descriptors an old program handed over by
+  // name (-1: none); matching ones are adopted.
+  static Result<std::unique_ptr<SocketChardev>> create(const ChardevConfig& config, IoLoop& loop,
+                                                       const TakeHandedOverFd& take_fd = nullptr);
   ~SocketChardev() override;  // closes, and removes a listening unix socket's path
 
   const std::string& id() const override { return id_; }
@@ -45,6 +56,14 @@ class SocketChardev final : public CharBackend {
   void attach(CharFrontend* frontend) override;
   void frontend_ready() override;
   void set_output_limit(size_t bytes) override;
+
+  std::vector<ChardevFd> connection_fds() const override;
+  bool adopted() const override;
+  void quiesce_connection() override;
+  ConnectionState freeze_connection() override;
+  void thaw_connection() override;
+  void release_connection() override;
+  void resume_connection(const ConnectionState* state) override;
 
   // The tcp port listened on, useful with port=0 (the kernel picks); 0 for
   // unix sockets and clients.

@@ -69,7 +69,17 @@ class GoldfishRtc final : public MmioDevice {
     uint32_t irq_enabled = 0;
     uint32_t time_high = 0;
 
+#ifdef GODWIT_NEXT_DEVICE_VERSIONS
+    // A stand-in for the next release's description (CMake option
+    // GODWIT_NEXT_DEVICE_VERSIONS, preset "next"), so the system tests can
+    // show a newer build loading today's streams: version 2 adds the period
+    // of a repeating alarm. Version 1 has one-shot alarms only, so loading
+    // its streams leaves the period at its default, 0 (one-shot): right.
+    uint64_t alarm_period_ns = 0;
+    static constexpr VMStateInfo kVMState{"goldfish_rtc", 2, 1};
+#else
     static constexpr VMStateInfo kVMState{"goldfish_rtc", 1, 1};
+#endif
     template <class V>
     void visit_state(V& v) {
       v.field("tick_offset_ns", tick_offset_ns);
@@ -78,6 +88,9 @@ class GoldfishRtc final : public MmioDevice {
       v.field("irq_pending", irq_pending);
       v.field("irq_enabled", irq_enabled);
       v.field("time_high", time_high);
+#ifdef GODWIT_NEXT_DEVICE_VERSIONS
+      v.since(2).field("alarm_period_ns", alarm_period_ns);
+#endif
       // The registers read these back as they are; each is one bit.
       v.validate(alarm_running <= 1, "alarm_running is neither 0 nor 1");
       v.validate(irq_pending <= 1, "irq_pending is neither 0 nor 1");

@@ -98,6 +98,12 @@ std::vector<DeviceSection> VirtMachine::device_sections() {
   sections.push_back(device_section("goldfish_rtc", 0, *rtc_));
   sections.push_back(device_section("riscv.sifive.test", 0, *test_device_));
   for (unsigned i = 0; i < virtio_.size(); ++i) sections.push_back(device_section("virtio-mmio", i, *virtio_[i]));
+  // Last: freezing the connections waits for commands in flight, which may
+  // read device state; and nothing may be written to them after this.
+  sections.push_back({"godwit-connections", 0, connections_section_version(),
+                      [this](StreamWriter& out) { save_connections(out); },
+                      [this](StreamReader& in, uint32_t version) { return load_connections(in, version); },
+                      [this] { return describe_connections(); }});
   return sections;
 }
 

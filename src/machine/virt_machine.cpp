@@ -40,10 +40,14 @@ Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& co
   });
   if (handed_over != nullptr) {
     std::function<void()> after_listen;
+    close_unadopted_connection_fds(*handed_over);
     if (cpr_channel) {
-      // The old godwit goes on once this one listens on its main channel.
+      // The old godwit goes on once this one listens on its main channel,
+      // knowing which connections this one took over.
       machine->cpr_channel_ = std::move(cpr_channel);
-      after_listen = [channel = machine->cpr_channel_.get()] { channel->close_channel(); };
+      after_listen = [channel = machine->cpr_channel_.get(), adopted = machine->adopted_chardevs()] {
+        channel->close_channel(adopted);
+      };
     }
     machine->migration_->expect_cpr(handed_over->mode, std::move(after_listen));
   }
@@ -86,7 +90,7 @@ Status VirtMachine::create_ram() {
   }
   if (handed_over_ != nullptr) {
     for (const CprFd& fd : handed_over_->fds) {
-      if (fd.fd() >= 0) return fail("cpr-transfer: the old godwit handed over memory '" + fd.name() + "', which this machine does not have");
+      if (fd.fd() >= 0 && fd.name().rfind("memory-backend:", 0) == 0) return fail("cpr-transfer: the old godwit handed over memory '" + fd.name() + "', which this machine does not have");
     }
   }
   return memory_.map_ram(virt::kDramBase, ram_->host());
@@ -104,6 +108,12 @@ Result<std::unique_ptr<MemoryBackend>> VirtMachine::backend_from(const MemoryBac
 
 Status VirtMachine::create_chardevs() {
   ChardevContext context{io_loop_, [this] { request_quit(0, ShutdownCause::kHostUi); }};
+  if (handed_over_ != nullptr) {
+    context.take_handed_over_fd = [handed = handed_over_](const std::string& name) {
+      CprFd* fd = handed->find(name);
+      return fd == nullptr ? -1 : fd->take();
+    };
+  }
   for (const ChardevConfig& chardev_config : config_.chardevs) {
     auto chardev = create_chardev(chardev_config, context);
     if (!chardev) return std::unexpected(std::move(chardev.error()));

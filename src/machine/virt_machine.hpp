@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -148,6 +149,11 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   Status stop_for_switchover() override;
   void finish_outgoing(bool success) override;
   void finish_incoming(const Status& result) override;
+  // CPR connection handover (virt_machine_connections.cpp).
+  void hand_over_connections(std::vector<std::string> chardev_ids) override;
+  std::vector<std::string> connection_chardevs() override;
+  // The chardevs built on an old program's descriptors.
+  std::vector<std::string> adopted_chardevs() const;
   void emit_migration_status(MigrationStatus status) override;
   void emit_migration_pass(uint64_t pass) override;
 
@@ -175,6 +181,14 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   // Runs `task` on the main thread and waits for it; fails if the machine
   // stops serving requests first (it is going away).
   Status run_on_main_and_wait(std::function<void()> task);
+  // The "godwit-connections" section and the handover around it.
+  void save_connections(StreamWriter& out);
+  Status load_connections(StreamReader& in, uint32_t version);
+  nlohmann::json describe_connections() const;
+  static uint32_t connections_section_version();
+  void finish_connection_handover(bool success);  // source
+  void resume_adopted_connections();               // destination
+  static void close_unadopted_connection_fds(CprState& handed_over);
 
   MachineConfig config_;
   GuestClock clock_;
@@ -221,6 +235,13 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   std::unique_ptr<Migration> migration_;
   std::unique_ptr<CprReceiver> cpr_channel_;  // held open until the main channel listens
   CprState* handed_over_ = nullptr;           // during build() only
+  // CPR connection handover, on the migration thread: which chardevs go
+  // (source), those frozen at the switchover, the size of the section for
+  // its description; what the stream carried for each (destination).
+  std::vector<std::string> connection_handover_ids_;
+  std::vector<CharBackend*> frozen_connections_;
+  uint64_t saved_connections_bytes_ = 0;
+  std::map<std::string, ConnectionState> incoming_connections_;
 };
 
 }  // namespace godwit

@@ -55,7 +55,13 @@ Result<std::vector<CprFdRef>> VirtMachine::cpr_fds() {
                 "' is not compatible with CPR: share=on is required for memory-backend objects "
                 "(-m alone gives private RAM; use -object memory-backend-memfd,share=on and -machine memory-backend)");
   }
-  return std::vector<CprFdRef>{{cpr_fd_name(ram_->id()), 0, ram_->fd()}};
+  std::vector<CprFdRef> fds{{cpr_fd_name(ram_->id()), 0, ram_->fd()}};
+  // The connections of monitors and serial ports, for a new program that
+  // has the same chardevs to take over.
+  for (const auto& chardev : chardevs_) {
+    for (const ChardevFd& fd : chardev->connection_fds()) fds.push_back({fd.name, 0, fd.fd});
+  }
+  return fds;
 }
 
 void VirtMachine::before_exec() {
@@ -112,6 +118,7 @@ Status VirtMachine::stop_for_switchover() {
 }
 
 void VirtMachine::finish_outgoing(bool success) {
+  finish_connection_handover(success);
   (void)run_on_main_and_wait([this, success] {
     if (run_state() != RunState::kFinishMigrate) return;  // never switched over: nothing to give back
     if (success) {
@@ -133,6 +140,7 @@ void VirtMachine::finish_incoming(const Status& result) {
       quit(ShutdownCause::kHostError, 1);
       return;
     }
+    resume_adopted_connections();
     const std::optional<RunState> source = run_state_from_name(incoming_source_state_);
     if (!source || *source == RunState::kRunning) {
       if (autostart_) {

@@ -170,7 +170,38 @@ Status CprSender::send(MigrationMode mode, const std::vector<CprFdRef>& fds) {
   return {};
 }
 
-Status CprSender::wait_for_close(const CancelToken& cancel) {
+namespace {
+
+// The new side's list of adopted chardevs (see the header); empty bytes: none.
+Result<std::vector<std::string>> decode_adopted(const std::vector<uint8_t>& bytes, const std::string& what) {
+  std::vector<std::string> ids;
+  size_t at = 0;
+  auto be32 = [&](uint32_t& value) {
+    if (bytes.size() - at < 4) return false;
+    value = uint32_t{bytes[at]} << 24 | uint32_t{bytes[at + 1]} << 16 | uint32_t{bytes[at + 2]} << 8 | bytes[at + 3];
+    at += 4;
+    return true;
+  };
+  if (bytes.empty()) return ids;
+  uint32_t count = 0;
+  if (!be32(count) || count > kCprMaxFds) return fail(what + ": the new godwit's list of adopted chardevs is malformed");
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t length = 0;
+    if (!be32(length) || length == 0 || length > kCprMaxNameBytes || bytes.size() - at < length) {
+      return fail(what + ": the new godwit's list of adopted chardevs is malformed");
+    }
+    ids.emplace_back(reinterpret_cast<const char*>(bytes.data() + at), length);
+    at += length;
+  }
+  if (at != bytes.size()) return fail(what + ": the new godwit's list of adopted chardevs is malformed");
+  return ids;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> CprSender::wait_for_close(const CancelToken& cancel) {
+  std::vector<uint8_t> said;
+  constexpr size_t kMaxSaid = 4 + kCprMaxFds * (4 + kCprMaxNameBytes);
   for (;;) {
     if (cancel.cancelled()) return fail(address_ + ": cancelled");
     pollfd pfd{fd_, POLLIN, 0};
@@ -180,11 +211,16 @@ Status CprSender::wait_for_close(const CancelToken& cancel) {
       return errno_error(address_ + ": poll", errno);
     }
     if (n == 0) continue;
-    if (pfd.revents & (POLLHUP | POLLERR)) return {};
-    uint8_t byte;
-    const ssize_t got = ::recv(fd_, &byte, 1, 0);
-    if (got > 0) return fail(address_ + ": unexpected data from the new godwit");
-    if (got == 0 || (errno != EINTR && errno != EAGAIN)) return {};  // closed (or reset): the main channel tells
+    uint8_t chunk[512];
+    const ssize_t got = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (got > 0) {
+      said.insert(said.end(), chunk, chunk + got);
+      if (said.size() > kMaxSaid) return fail(address_ + ": unexpected data from the new godwit");
+      continue;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    // Closed (or reset: the main channel will tell).
+    return decode_adopted(said, address_);
   }
 }
 
@@ -215,8 +251,19 @@ CprReceiver::~CprReceiver() {
   }
 }
 
-void CprReceiver::close_channel() {
-  if (connection_fd_ >= 0) ::close(connection_fd_);
+void CprReceiver::close_channel(const std::vector<std::string>& adopted_chardevs) {
+  if (connection_fd_ < 0) return;
+  if (!adopted_chardevs.empty()) {
+    std::vector<uint8_t> list;
+    put_be32(list, static_cast<uint32_t>(adopted_chardevs.size()));
+    for (const std::string& id : adopted_chardevs) {
+      put_be32(list, static_cast<uint32_t>(id.size()));
+      list.insert(list.end(), id.begin(), id.end());
+    }
+    // A failure here only means the old side hands nothing over.
+    (void)send_all(connection_fd_, list.data(), list.size(), "cpr channel");
+  }
+  ::close(connection_fd_);
   connection_fd_ = -1;
 }
 

@@ -11,7 +11,10 @@
 //
 // The old side then waits for the new one to close the socket: that is the
 // sign that the new godwit has built its machine on those fds and listens
-// on its main channel (QEMU's HUP on the CPR channel).
+// on its main channel (QEMU's HUP on the CPR channel). Before closing, the
+// new godwit may say which connections (chardevs) it took over: be32 count,
+// then per chardev be32 length and its id. The old side hands exactly those
+// over at the switchover; a peer that says nothing takes none.
 //
 // Threads: blocking calls for the migration thread (old side) and the
 // main thread before the machine exists (new side).
@@ -90,8 +93,9 @@ class CprSender {
   CprSender& operator=(const CprSender&) = delete;
 
   Status send(MigrationMode mode, const std::vector<CprFdRef>& fds);
-  // Blocks until the new side closes its end, or the migration is cancelled.
-  Status wait_for_close(const CancelToken& cancel);
+  // Blocks until the new side closes its end, or the migration is
+  // cancelled. Returns the ids of the chardevs the new side adopted.
+  Result<std::vector<std::string>> wait_for_close(const CancelToken& cancel);
 
  private:
   CprSender(int fd, std::string address) : fd_(fd), address_(std::move(address)) {}
@@ -110,7 +114,8 @@ class CprReceiver {
   CprReceiver& operator=(const CprReceiver&) = delete;
 
   Result<CprState> receive();
-  void close_channel();
+  // Tells the old side which chardevs this side adopted, and closes.
+  void close_channel(const std::vector<std::string>& adopted_chardevs = {});
 
  private:
   CprReceiver(int listen_fd, std::string path) : listen_fd_(listen_fd), path_(std::move(path)) {}

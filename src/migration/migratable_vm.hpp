@@ -50,6 +50,13 @@ class MigratableVm {
   virtual void before_exec() {}
   virtual void after_failed_exec() {}
 
+  // CPR (cpr-transfer, cpr-exec): the chardevs whose connections the next
+  // program takes over. Their state goes into the stream at the switchover;
+  // finish_outgoing then lets them go (success) or serves them again.
+  virtual void hand_over_connections(std::vector<std::string> chardev_ids) { (void)chardev_ids; }
+  // cpr-exec: every chardev with a connection the new program may take.
+  virtual std::vector<std::string> connection_chardevs() { return {}; }
+
   // Destination, after the whole stream loaded (or failed to).
   virtual void finish_incoming(const Status& result) = 0;
 

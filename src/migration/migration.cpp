@@ -197,11 +197,22 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     // The new godwit maps the RAM and builds its machine while the guest
     // still runs here; its closing the cpr channel says it listens on the
     // main one. RAM then goes nowhere: it is already there.
-    result = cpr_sender->wait_for_close(*cancel);
+    // It also says which connections it took over: those go to it at the
+    // switchover.
+    auto adopted = cpr_sender->wait_for_close(*cancel);
+    if (adopted) {
+      vm_.hand_over_connections(std::move(*adopted));
+    } else {
+      result = std::unexpected(adopted.error());
+    }
     cpr_sender.reset();
     capabilities.set(MigrationCapability::kXIgnoreShared, true);
   }
-  if (mode == MigrationMode::kCprExec) capabilities.set(MigrationCapability::kXIgnoreShared, true);
+  if (mode == MigrationMode::kCprExec) {
+    capabilities.set(MigrationCapability::kXIgnoreShared, true);
+    // The same process goes on: every connection goes with it.
+    vm_.hand_over_connections(vm_.connection_chardevs());
+  }
   Result<std::unique_ptr<OutgoingChannel>> channel = std::unexpected(Error("not connected"));
   if (result) {
     channel = connect_outgoing(target.main, fd_lookup_);

@@ -1,5 +1,7 @@
 #include "monitor/hmp_session.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "cli/version.hpp"
 #include "monitor/hmp.hpp"
 
@@ -11,7 +13,38 @@ std::string HmpSession::banner() {
   return "godwit " + std::string(kGodwitVersion) + " monitor - type 'help' for more information\r\n";
 }
 
-size_t HmpSession::can_receive() { return busy_ || !input_.empty() ? 0 : 4096; }
+size_t HmpSession::can_receive() { return busy_ || quiesced_ || !input_.empty() ? 0 : 4096; }
+
+void HmpSession::quiesce() { quiesced_ = true; }
+
+void HmpSession::unquiesce() {
+  quiesced_ = false;
+  process_input();
+}
+
+std::vector<uint8_t> HmpSession::save_connection() {
+  const nlohmann::json state{{"input", input_}, {"line", line_}, {"escape", static_cast<int>(escape_)}};
+  const std::string text = state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return {text.begin(), text.end()};
+}
+
+void HmpSession::restore_connection(std::span<const uint8_t> bytes) {
+  const auto state = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  const bool valid = state.is_object() && state.contains("input") && state["input"].is_string() &&
+                     state.contains("line") && state["line"].is_string() &&
+                     state["line"].get_ref<const std::string&>().size() <= kMaxLineBytes && state.contains("escape") &&
+                     state["escape"].is_number_integer() && state["escape"].get<int>() >= 0 &&
+                     state["escape"].get<int>() <= static_cast<int>(Escape::kCsi);
+  if (!valid) {
+    opened();
+    return;
+  }
+  ++generation_;
+  input_ = state["input"].get<std::string>();
+  line_ = state["line"].get<std::string>();
+  escape_ = static_cast<Escape>(state["escape"].get<int>());
+  process_input();
+}
 
 void HmpSession::write(std::string_view text) {
   backend_.write({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
@@ -37,6 +70,7 @@ void HmpSession::receive(std::span<const uint8_t> bytes) {
 }
 
 void HmpSession::process_input() {
+  if (quiesced_) return;
   size_t i = 0;
   std::string echo;
   for (; i < input_.size() && !busy_; ++i) {

@@ -26,6 +26,12 @@ class HmpSession final : public CharFrontend, public std::enable_shared_from_thi
   void receive(std::span<const uint8_t> bytes) override;
   void opened() override;
   void closed() override;
+  // CPR: the line being typed and input not yet looked at travel with the
+  // connection; the new program prints no banner.
+  void quiesce() override;
+  void unquiesce() override;
+  std::vector<uint8_t> save_connection() override;
+  void restore_connection(std::span<const uint8_t> state) override;
 
   static std::string banner();
 
@@ -40,6 +46,7 @@ class HmpSession final : public CharFrontend, public std::enable_shared_from_thi
   std::string line_;   // the line being typed
   enum class Escape { kNone, kStart, kCsi } escape_ = Escape::kNone;
   bool busy_ = false;
+  bool quiesced_ = false;  // CPR handover: no further line runs
   uint64_t generation_ = 0;
 };
 

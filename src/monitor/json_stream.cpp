@@ -92,4 +92,34 @@ std::vector<JsonStreamSplitter::Message> JsonStreamSplitter::feed(std::span<cons
   return out;
 }
 
+nlohmann::json JsonStreamSplitter::save() const {
+  return {{"current", current_}, {"depth", depth_}, {"in_value", in_value_}, {"bare_scalar", bare_scalar_},
+          {"in_string", in_string_}, {"escaped", escaped_}, {"discarding", discarding_}};
+}
+
+bool JsonStreamSplitter::restore(const nlohmann::json& state) {
+  if (!state.is_object()) return false;
+  const auto text = state.find("current");
+  const auto depth = state.find("depth");
+  if (text == state.end() || !text->is_string() || text->get_ref<const std::string&>().size() > kMaxMessageBytes ||
+      depth == state.end() || !depth->is_number_unsigned() || depth->get<size_t>() > kMaxNesting + 1) {
+    return false;
+  }
+  bool flags[5];
+  const char* names[5] = {"in_value", "bare_scalar", "in_string", "escaped", "discarding"};
+  for (int i = 0; i < 5; ++i) {
+    const auto flag = state.find(names[i]);
+    if (flag == state.end() || !flag->is_boolean()) return false;
+    flags[i] = flag->get<bool>();
+  }
+  current_ = text->get<std::string>();
+  depth_ = depth->get<size_t>();
+  in_value_ = flags[0];
+  bare_scalar_ = flags[1];
+  in_string_ = flags[2];
+  escaped_ = flags[3];
+  discarding_ = flags[4];
+  return true;
+}
+
 }  // namespace godwit

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace godwit {
 
 class JsonStreamSplitter {
@@ -33,6 +35,12 @@ class JsonStreamSplitter {
   std::vector<Message> feed(std::span<const uint8_t> bytes);
   // Forgets a partial message (the client went away).
   void reset();
+
+  // CPR: a partial message and where the splitter stands in it, carried to
+  // the program that takes the connection over. restore() refuses a state
+  // that is not one save() writes.
+  nlohmann::json save() const;
+  bool restore(const nlohmann::json& state);
 
  private:
   void fail(std::vector<Message>& out, std::string error);

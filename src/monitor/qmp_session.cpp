@@ -94,7 +94,63 @@ void QmpSession::close_received_fds() {
   received_fds_.clear();
 }
 
-size_t QmpSession::can_receive() { return busy_ || pending_.size() >= kMaxPending ? 0 : 4096; }
+size_t QmpSession::can_receive() { return busy_ || quiesced_ || pending_.size() >= kMaxPending ? 0 : 4096; }
+
+void QmpSession::quiesce() { quiesced_ = true; }
+
+void QmpSession::unquiesce() {
+  quiesced_ = false;
+  process_pending();
+}
+
+std::vector<uint8_t> QmpSession::save_connection() {
+  Json pending = Json::array();
+  for (const auto& message : pending_) {
+    pending.push_back(message.error ? Json{{"error", *message.error}} : Json{{"text", message.text}});
+  }
+  const Json state{{"negotiated", negotiated_},
+                   {"pending", std::move(pending)},
+                   {"splitter", splitter_.save()},
+                   {"migration_events", machine_.migration().events_enabled()}};
+  const std::string text = state.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return {text.begin(), text.end()};
+}
+
+void QmpSession::restore_connection(std::span<const uint8_t> bytes) {
+  const Json state = Json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  const auto flag = [&](const char* name) {
+    return state.is_object() && state.contains(name) && state[name].is_boolean() && state[name].get<bool>();
+  };
+  bool valid = state.is_object() && state.contains("pending") && state["pending"].is_array() &&
+               state["pending"].size() <= kMaxPending && state.contains("splitter") &&
+               splitter_.restore(state["splitter"]);
+  std::deque<JsonStreamSplitter::Message> pending;
+  for (const Json& message : valid ? state["pending"] : Json::array()) {
+    if (message.contains("text") && message["text"].is_string()) {
+      pending.push_back({message["text"].get<std::string>(), std::nullopt});
+    } else if (message.contains("error") && message["error"].is_string()) {
+      pending.push_back({"", message["error"].get<std::string>()});
+    } else {
+      valid = false;
+    }
+  }
+  if (!valid) {
+    // Nothing usable came: treat the client as one that just connected.
+    splitter_.reset();
+    opened();
+    return;
+  }
+  ++generation_;
+  negotiated_ = flag("negotiated");
+  pending_ = std::move(pending);
+  if (negotiated_ && flag("migration_events")) {
+    // The old program stopped speaking before its migration completed.
+    MachineEvent event{MachineEvent::Kind::kMigration};
+    event.migration_status = "completed";
+    send(make_event(event));
+  }
+  process_pending();
+}
 
 void QmpSession::opened() {
   ++generation_;
@@ -132,6 +188,7 @@ void QmpSession::receive(std::span<const uint8_t> bytes) {
 }
 
 void QmpSession::process_pending() {
+  if (quiesced_) return;
   while (!busy_ && !pending_.empty()) {
     const JsonStreamSplitter::Message message = std::move(pending_.front());
     pending_.pop_front();

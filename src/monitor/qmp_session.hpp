@@ -33,6 +33,13 @@ class QmpSession final : public CharFrontend, public std::enable_shared_from_thi
   void opened() override;
   void closed() override;
   void receive_fds(std::vector<int> fds) override;
+  // CPR: negotiation, the input not handled yet and whether the old
+  // program's client had migration events on travel with the connection;
+  // the new program then sends MIGRATION completed (if so), RESUME follows.
+  void quiesce() override;
+  void unquiesce() override;
+  std::vector<uint8_t> save_connection() override;
+  void restore_connection(std::span<const uint8_t> state) override;
 
   // Sends an event (one serialized message) if the client has negotiated.
   void send_event(const Json& event);
@@ -54,6 +61,7 @@ class QmpSession final : public CharFrontend, public std::enable_shared_from_thi
   std::deque<int> received_fds_;
   bool negotiated_ = false;
   bool busy_ = false;        // a command is out on the main thread
+  bool quiesced_ = false;    // CPR handover: no further command starts
   uint64_t generation_ = 0;  // counts clients: a reply for a gone one is dropped
 };
 
