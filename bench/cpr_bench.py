@@ -97,37 +97,13 @@ def fast_qmp(path, timeout=30, alive=None):
     return QMPClient(path, timeout=timeout, alive=alive, retry_interval=0.0002)
 
 
-def socket_identity(path):
-    """(inode, ctime) of a socket path, or None: the inode number alone is
-    reused when the path is unlinked and bound again at once."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_ctime_ns
-
-
-def reconnect_after_exec(path, old_identity, timeout, alive, rebind_wait=2.0):
-    """The QMP client of the program that replaced the old one (cpr-exec). The
-    new program binds the socket path afresh; a connection that reached the
-    old program's listener in its last moments is closed unanswered. So wait
-    (up to `rebind_wait` s, in case a program kept its listener across the
-    exec) for the path to change, then connect, retrying a connection closed
-    before its greeting."""
-    started = time.monotonic()
-    deadline = started + timeout
-    while True:
-        identity = socket_identity(path)
-        if identity is not None and (identity != old_identity or time.monotonic() - started > rebind_wait):
-            try:
-                return fast_qmp(path, timeout=max(0.5, deadline - time.monotonic()), alive=alive)
-            except qmp_client.Disconnected:
-                pass
-        if not alive():
-            raise BenchError("the process exited after the exec")
-        if time.monotonic() > deadline:
-            raise BenchError(f"the new program's QMP socket {path} did not answer within {timeout} s")
-        time.sleep(0.0002)
+def split_exec_events(events):
+    """The events of a cpr-exec seen on one connection: the old program's
+    (up to its MIGRATION device) and the new program's (what follows)."""
+    for index, event in enumerate(events):
+        if event.get("event") == "MIGRATION" and event.get("data", {}).get("status") == "device":
+            return events[:index + 1], events[index + 1:]
+    return events, []
 
 
 class EarlyConnect(threading.Thread):
@@ -408,27 +384,31 @@ def exec_in_place(vm, client, state, timeout, qmp_timeout):
     watch = SerialWatch(vm.serial_path)
     watch.start()
     before = vm.serial_size()
-    identity = socket_identity(vm.qmp_path)
     try:
         client.command("migrate", uri=f"file:{state}")
-        if not client.wait_closed(timeout):
-            info = client.command("query-migrate")
-            raise BenchError(f"the old program did not exec within {timeout} s: {info}")
-        old_events = client.events()
-        new = reconnect_after_exec(vm.qmp_path, identity, qmp_timeout, vm.alive)
+        # The monitor connection goes across the exec: the new program
+        # answers on it once it has loaded the state (its query-migrate has
+        # x-load-us); a failed exec is the old program's "failed".
+        deadline = time.monotonic() + timeout
+        while True:
+            dst_info = client.command("query-migrate")
+            if dst_info.get("status") == "failed":
+                raise BenchError(f"cpr-exec failed: {dst_info.get('error-desc')}")
+            if dst_info.get("status") == "completed" and "x-load-us" in dst_info:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"the new program did not answer within {timeout} s: {dst_info}")
+            time.sleep(0.001)
     finally:
         truncated = watch.finish()
-    vm._client = new
+    old_events, new_events = split_exec_events(client.events())
+    new = client
     if not (vm.alive() and vm.proc.pid == pid):
         raise BenchError(f"the process {pid} is gone after the exec\n{vm.describe()}")
-    dst_info = wait_migrate(new, timeout, vm.alive)
-    if dst_info["status"] != "completed":
-        raise BenchError(f"the new program's incoming migration {dst_info['status']}: "
-                         f"{dst_info.get('error-desc')}")
     wait_status(new, ("running",), 30)
     time.sleep(0.05)
-    return {"old_events": old_events, "client": new, "dest_info": dst_info, "serial_before": before,
-            "truncated": truncated}
+    return {"old_events": old_events, "new_events": new_events, "client": new, "dest_info": dst_info,
+            "serial_before": before, "truncated": truncated}
 
 
 def reboot_through_file(old, client, state, start_new, timeout, qmp_timeout):
@@ -478,7 +458,7 @@ def run_cpr_exec(run):
     checks["same_pid"] = True
     run.dest_info(done["dest_info"])
     checks["dest_status"] = "running"
-    run.events(done["old_events"], done["client"].events())
+    run.events(done["old_events"], done["new_events"] + done["client"].events())
     checks["serial_truncated_by_exec"] = done["truncated"]
     check_continues(src, 0 if done["truncated"] else done["serial_before"], checks, args.resume_timeout)
 

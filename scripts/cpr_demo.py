@@ -220,7 +220,7 @@ class Demo:
         except BenchError as error:
             raise Failed(f"{label}: {error}") from None
         truncated = done["truncated"]
-        step = self.record("cpr-exec", done["old_events"], done["client"].events(), None, done["dest_info"],
+        step = self.record("cpr-exec", done["old_events"], done["new_events"] + done["client"].events(), None, done["dest_info"],
                            note="; the new program reopened the serial file (truncated)" if truncated else "")
         serial = self.goes_on(vm, 0 if truncated else done["serial_before"], label)
         self.report(step, f"the same pid {pid}", serial)

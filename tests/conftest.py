@@ -20,6 +20,7 @@ def _path(env, default):
 
 GODWIT = _path("GODWIT", ROOT / "build/release/godwit")
 GODWIT_ASAN = _path("GODWIT_ASAN", ROOT / "build/asan/godwit")
+GODWIT_NEXT = _path("GODWIT_NEXT", ROOT / "build/next/godwit")
 GUESTS = _path("GODWIT_GUESTS", ROOT / "build/release/guests")
 QEMU = shutil.which("qemu-system-riscv64")
 
@@ -47,6 +48,15 @@ def godwit_asan():
     if not GODWIT_ASAN.exists():
         pytest.skip(f"asan build not found at {GODWIT_ASAN}")
     return GODWIT_ASAN
+
+
+@pytest.fixture(scope="session")
+def godwit_next():
+    """godwit built with the next release's device state versions (preset
+    `next`; scripts/test-all.sh builds it)."""
+    if not GODWIT_NEXT.exists():
+        pytest.skip(f"next build not found at {GODWIT_NEXT}: build it with `scripts/build.sh next`")
+    return GODWIT_NEXT
 
 
 @pytest.fixture(scope="session")
