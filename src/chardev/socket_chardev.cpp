@@ -57,6 +57,9 @@ struct SocketChardev::Core : std::enable_shared_from_this<Core> {
   bool released = false;
   std::vector<uint8_t> pending_output;
   size_t output_limit = kOutputBufferBytes;
+  // Output carried from the old program rides on top of the limit until it
+  // is sent, so that it does not push out what the guest writes next.
+  size_t carried_allowance = 0;
   bool drop_client_on_overflow = false;  // set_output_limit(): whole output or none
 };
 
@@ -89,6 +92,7 @@ void SocketChardev::Core::adopt_client_locked(int fd) {
   client_fd = fd;
   input_blocked = false;
   pending_output.clear();
+  carried_allowance = 0;
   std::weak_ptr<Core> weak = weak_from_this();
   loop.add_fd(fd, POLLIN, [weak](short revents) {
     if (auto core = weak.lock()) core->on_client_event(revents);
@@ -211,7 +215,9 @@ void SocketChardev::Core::flush_locked() {
       return;
     }
     pending_output.erase(pending_output.begin(), pending_output.begin() + n);
+    carried_allowance -= std::min(carried_allowance, static_cast<size_t>(n));
   }
+  if (pending_output.empty()) carried_allowance = 0;
 }
 
 void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
@@ -226,7 +232,8 @@ void SocketChardev::Core::queue_output_locked(std::span<const uint8_t> bytes) {
       bytes = bytes.subspan(static_cast<size_t>(n));
     }
   }
-  const size_t room = output_limit - std::min(output_limit, pending_output.size());
+  const size_t limit = output_limit + carried_allowance;
+  const size_t room = limit - std::min(limit, pending_output.size());
   if (drop_client_on_overflow && bytes.size() > room && !dormant) {
     // A reader this far behind loses the connection rather than part of a
     // message; the loop sees the hang-up and tells the front end.
@@ -458,6 +465,7 @@ void SocketChardev::resume_connection(const ConnectionState* state) {
       // written here while dormant.
       core_->pending_output.insert(core_->pending_output.begin(), state->unsent_output.begin(),
                                    state->unsent_output.end());
+      core_->carried_allowance = state->unsent_output.size();
       core_->flush_locked();
     }
     core_->register_fds_locked();

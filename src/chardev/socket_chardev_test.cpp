@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "chardev/chardev_factory.hpp"
@@ -354,6 +355,125 @@ TEST(SocketChardev, ThroughTheFactory) {
   ASSERT_TRUE(backend.has_value()) << backend.error().message();
   EXPECT_EQ((*backend)->kind(), "socket");
   EXPECT_EQ((*backend)->id(), "ser0");
+}
+
+}  // namespace
+}  // namespace godwit
+
+namespace godwit {
+namespace {
+
+// The descriptors of `backend`, duplicated as a new program receives them.
+TakeHandedOverFd handed_over(const CharBackend& backend) {
+  auto fds = std::make_shared<std::map<std::string, int>>();
+  for (const ChardevFd& fd : backend.connection_fds()) (*fds)[fd.name] = dup(fd.fd);
+  return [fds](const std::string& name) {
+    auto it = fds->find(name);
+    if (it == fds->end()) return -1;
+    return std::exchange(it->second, -1);
+  };
+}
+
+TEST(SocketChardevHandover, ClientKeepsItsConnectionWithoutALostOrRepeatedByte) {
+  auto old_loop = started_loop();
+  auto new_loop = started_loop();
+  TempDir dir;
+  const std::string path = dir.path() + "/serial.sock";
+  auto old_backend = SocketChardev::create(unix_server(path, false), *old_loop);
+  ASSERT_TRUE(old_backend.has_value());
+  FakeFrontend old_frontend(1024);
+  (*old_backend)->attach(&old_frontend);
+  Peer client = Peer::connect_unix(path);
+  ASSERT_TRUE(wait_until([&] { return (*old_backend)->connected(); }));
+
+  // The client reads nothing for now: output piles up in the socket, then
+  // in the backend's queue (and past that is dropped).
+  std::string written;
+  for (int i = 0; i < 40000; ++i) {
+    const std::string line = std::to_string(i) + "\n";
+    (*old_backend)->write(as_bytes(line));
+    written += line;
+  }
+  ConnectionState state;
+  old_loop->run_and_wait([&] {
+    (*old_backend)->quiesce_connection();
+    state = (*old_backend)->freeze_connection();
+  });
+  EXPECT_FALSE(state.unsent_output.empty());
+  EXPECT_NE(state.client_inode, 0u);
+  (*old_backend)->write(as_bytes("never sent by the old program"));
+
+  auto new_backend = SocketChardev::create(unix_server(path, false), *new_loop, handed_over(**old_backend));
+  ASSERT_TRUE(new_backend.has_value()) << new_backend.error().message();
+  EXPECT_TRUE((*new_backend)->adopted());
+  FakeFrontend new_frontend(1024);
+  (*new_backend)->attach(&new_frontend);
+  (*new_backend)->write(as_bytes("<dormant>"));  // queued behind the old program's output
+
+  old_loop->run_and_wait([&] { (*old_backend)->release_connection(); });
+  old_backend->reset();
+  EXPECT_TRUE(std::filesystem::exists(path)) << "the old program removed the socket the new one listens on";
+
+  new_loop->run_and_wait([&] { (*new_backend)->resume_connection(&state); });
+  (*new_backend)->write(as_bytes("<after>"));
+  std::string received;
+  while (received.find("<after>") == std::string::npos) {
+    const std::string more = client.receive(1, 5000);
+    if (more.empty()) break;
+    received += more;
+  }
+  const size_t cut = received.find("<dormant><after>");
+  ASSERT_NE(cut, std::string::npos) << received.substr(received.size() > 80 ? received.size() - 80 : 0);
+  EXPECT_EQ(received.size(), cut + 16);
+  // What arrived before is exactly the start of what was written: dropped
+  // output is the tail only, and nothing came twice.
+  ASSERT_GE(cut, state.unsent_output.size());
+  EXPECT_EQ(received.substr(0, cut), written.substr(0, cut));
+  EXPECT_EQ(received.substr(cut - state.unsent_output.size(), state.unsent_output.size()),
+            std::string(state.unsent_output.begin(), state.unsent_output.end()));
+
+  client.send("typed");
+  EXPECT_EQ(new_frontend.wait_for(5), "typed");
+  EXPECT_EQ(old_frontend.received(), "");
+  (*new_backend)->attach(nullptr);
+  new_loop->run_and_wait([] {});
+}
+
+TEST(SocketChardevHandover, AThawedConnectionIsServedAgain) {
+  auto loop = started_loop();
+  TempDir dir;
+  const std::string path = dir.path() + "/serial.sock";
+  auto backend = SocketChardev::create(unix_server(path, false), *loop);
+  ASSERT_TRUE(backend.has_value());
+  FakeFrontend frontend(1024);
+  (*backend)->attach(&frontend);
+  Peer client = Peer::connect_unix(path);
+  ASSERT_TRUE(wait_until([&] { return (*backend)->connected(); }));
+  loop->run_and_wait([&] {
+    (*backend)->quiesce_connection();
+    (void)(*backend)->freeze_connection();
+  });
+  client.send("while frozen");
+  (*backend)->write(as_bytes("dropped while frozen"));
+  loop->run_and_wait([&] { (*backend)->thaw_connection(); });
+  EXPECT_EQ(frontend.wait_for(12), "while frozen");
+  (*backend)->write(as_bytes("again"));
+  EXPECT_EQ(client.receive(5), "again");
+  (*backend)->attach(nullptr);
+  loop->run_and_wait([] {});
+}
+
+TEST(SocketChardevHandover, ADifferentAddressIsNotAdopted) {
+  auto loop = started_loop();
+  TempDir dir;
+  auto old_backend = SocketChardev::create(unix_server(dir.path() + "/a.sock", false), *loop);
+  ASSERT_TRUE(old_backend.has_value());
+  auto new_backend = SocketChardev::create(unix_server(dir.path() + "/b.sock", false), *loop, handed_over(**old_backend));
+  ASSERT_TRUE(new_backend.has_value()) << new_backend.error().message();
+  EXPECT_FALSE((*new_backend)->adopted());
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/b.sock"));
+  Peer client = Peer::connect_unix(dir.path() + "/b.sock");
+  EXPECT_TRUE(wait_until([&] { return (*new_backend)->connected(); }));
 }
 
 }  // namespace

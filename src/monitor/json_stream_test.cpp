@@ -58,5 +58,27 @@ TEST(JsonStreamSplitter, OversizedMessageIsAnErrorWithBoundedMemory) {
   EXPECT_EQ(after[0].text, "{}");
 }
 
+TEST(JsonStreamSplitter, APartialMessageCarriesOverToAnotherSplitter) {
+  // CPR: the old program read half a command; the new one reads the rest.
+  JsonStreamSplitter old_side;
+  EXPECT_TRUE(feed(old_side, "{\"execute\": \"query-sta").empty());
+  JsonStreamSplitter new_side;
+  ASSERT_TRUE(new_side.restore(old_side.save()));
+  auto messages = feed(new_side, "tus\", \"arguments\": {\"a\": \"}\"}}");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].text, "{\"execute\": \"query-status\", \"arguments\": {\"a\": \"}\"}}");
+}
+
+TEST(JsonStreamSplitter, RestoreRefusesAStateItDidNotWrite) {
+  JsonStreamSplitter splitter;
+  EXPECT_FALSE(splitter.restore(nlohmann::json::array()));
+  EXPECT_FALSE(splitter.restore({{"current", "x"}}));
+  auto state = JsonStreamSplitter().save();
+  state["depth"] = -1;
+  EXPECT_FALSE(splitter.restore(state));
+  state["depth"] = 1u << 20;
+  EXPECT_FALSE(splitter.restore(state));
+}
+
 }  // namespace
 }  // namespace godwit
