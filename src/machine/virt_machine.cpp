@@ -90,7 +90,7 @@ Status VirtMachine::create_ram() {
   }
   if (handed_over_ != nullptr) {
     for (const CprFd& fd : handed_over_->fds) {
-      if (fd.fd() >= 0 && fd.name().rfind("memory-backend:", 0) == 0) return fail("cpr-transfer: the old godwit handed over memory '" + fd.name() + "', which this machine does not have");
+      if (fd.fd() >= 0 && fd.name().rfind("memory-backend:", 0) == 0) return fail("cpr: the old program handed over memory '" + fd.name() + "', which this machine does not have");
     }
   }
   return memory_.map_ram(virt::kDramBase, ram_->host());
@@ -101,7 +101,7 @@ Result<std::unique_ptr<MemoryBackend>> VirtMachine::backend_from(const MemoryBac
   // cpr-transfer: the same memory the old godwit's guest runs in.
   CprFd* fd = handed_over_->find(cpr_fd_name(backend_config.id));
   if (fd == nullptr) {
-    return fail("cpr-transfer: the old godwit handed over no memory for backend '" + backend_config.id + "'");
+    return fail("cpr: the old program handed over no memory for backend '" + backend_config.id + "'");
   }
   return MemoryBackend::adopt(backend_config, fd->take());
 }
