@@ -99,11 +99,11 @@ def fast_qmp(path, timeout=30, alive=None):
 
 def split_exec_events(events):
     """The events of a cpr-exec seen on one connection: the old program's
-    (up to its MIGRATION device) and the new program's (what follows)."""
-    for index, event in enumerate(events):
-        if event.get("event") == "MIGRATION" and event.get("data", {}).get("status") == "device":
-            return events[:index + 1], events[index + 1:]
-    return events, []
+    (up to its last STOP) and the new program's (what follows)."""
+    stops = [index for index, event in enumerate(events) if event.get("event") == "STOP"]
+    if not stops:
+        return events, []
+    return events[:stops[-1] + 1], events[stops[-1] + 1:]
 
 
 class EarlyConnect(threading.Thread):

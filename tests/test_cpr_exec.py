@@ -108,6 +108,37 @@ def test_cpr_exec_into_a_copy_of_the_binary(godwit_launcher, tmp_path):
     vm.machine.assert_serial_growing(timeout=5)
 
 
+def children_of(pid):
+    """The pids whose parent is `pid` (zombies included)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def test_the_old_address_space_keeper_is_reaped(godwit_launcher, tmp_path):
+    """cpr-exec leaves the old address space's teardown to a keeper process
+    (out of the guest pause); the new program reaps it: no child, no zombie."""
+    vm = start(godwit_launcher)
+    pid = vm.machine.pid
+    vm.set_parameters(mode="cpr-exec", cpr_exec_command=exec_command(vm, tmp_path / "vm.state"))
+    vm.command("migrate", {"uri": f"file:{tmp_path / 'vm.state'}"})
+    new, _ = wait_new_program(vm, pid)
+    deadline = time.monotonic() + 10
+    while children_of(pid):
+        assert time.monotonic() < deadline, f"children of {pid} left after the exec: {children_of(pid)}"
+        time.sleep(0.05)
+    assert new.status() == "running"
+
+
 def cloexec_of_ram(pid):
     for name in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -130,6 +161,7 @@ def test_a_failed_exec_leaves_the_guest_running(godwit_launcher, tmp_path):
     assert "/nonexistent/godwit" in info.get("error-desc", ""), info
     check_source_runs(vm)
     assert cloexec_of_ram(vm.machine.pid), "close-on-exec was not restored on the RAM's memfd"
+    assert children_of(vm.machine.pid) == [], "the keeper of a failed exec was not reaped"
     assert os.environ.get("GODWIT_CPR_EXEC_STATE") is None
 
 

@@ -13,6 +13,7 @@
 #include "base/file_io.hpp"
 #include "cli/command_line.hpp"
 #include "machine/virt_machine.hpp"
+#include "migration/address_space_keeper.hpp"
 #include "migration/cpr_state.hpp"
 #include "migration/migration_uri.hpp"
 #include "monitor/monitors.hpp"
@@ -83,6 +84,7 @@ int run(const std::vector<std::string>& args) {
   // not blocked yet: a SIGTERM while waiting for them ends the process.
   std::unique_ptr<CprReceiver> cpr_channel;
   // cpr-exec: the old program's state came across the exec.
+  reap_address_space_keeper();
   auto exec_state = take_cpr_exec_state();
   if (!exec_state) return report(exec_state.error());
   std::optional<CprState> handed_over = std::move(*exec_state);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/errno_text.hpp"
+#include "migration/address_space_keeper.hpp"
 #include "migration/channel.hpp"
 
 namespace godwit {
@@ -390,9 +391,11 @@ Status cpr_exec(const std::vector<std::string>& argv, const std::vector<CprFdRef
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  AddressSpaceKeeper keeper = AddressSpaceKeeper::start();
   ::execvp(args[0], args.data());
   // Still here: the exec failed. Put everything back as it was.
   const int err = errno;
+  keeper.release();
   ::unsetenv(kCprExecStateEnv);
   for (const CprFdRef& ref : fds) (void)::fcntl(ref.fd, F_SETFD, ::fcntl(ref.fd, F_GETFD) | FD_CLOEXEC);
   ::close(*state);
