@@ -329,7 +329,6 @@ Status Migration::listen_incoming(const MigrationTarget& target) {
   });
   if (capabilities_[MigrationCapability::kEvents]) vm_.emit_migration_status(MigrationStatus::kSetup);
   listener_owner_ = std::move(*listener);
-  if (after_listen_) std::exchange(after_listen_, nullptr)();
   return {};
 }
 
@@ -346,6 +345,15 @@ void Migration::run_incoming() {
     listener = incoming_listener_;
   }
   Status result;
+  std::function<void()> ready;
+  {
+    std::lock_guard lock(mutex_);
+    ready = std::exchange(after_listen_, nullptr);
+  }
+  // cpr-transfer: the old side stops its guest once told to go on. Tell it
+  // only now, with this machine started and this thread about to accept,
+  // so that none of this side's start-up falls into the guest pause.
+  if (ready) ready();
   auto channel = listener->accept_one(std::nullopt);
   const Clock::time_point started = Clock::now();
   MigrationCapabilities capabilities;

@@ -49,7 +49,9 @@ class Migration {
   Status listen_incoming(const MigrationTarget& target);
   // Destination of a cpr-transfer or cpr-exec (its RAM was handed over):
   // that mode and x-ignore-shared; `after_listen`, if any, runs once the
-  // main channel listens (it closes the cpr channel: the old side's go-ahead).
+  // main channel listens and the machine is started, just before the
+  // incoming thread accepts (it closes the cpr channel: the old side's
+  // go-ahead, after which the old guest stops).
   void expect_cpr(MigrationMode mode, std::function<void()> after_listen);
   // Destination: the guest pause measured at resume (see MigrationProgress).
   void record_pause_ns(uint64_t ns);

@@ -8,12 +8,12 @@ namespace godwit {
 bool StreamReader::fill(size_t count) {
   if (end_ - begin_ >= count) return true;
   if (begin_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
   while (end_ < count && !source_done_) {
-    auto n = source_.read_some({buffer_.data() + end_, buffer_.size() - end_});
+    auto n = source_.read_some({buffer_.get() + end_, buffer_size_ - end_});
     if (!n) {
       if (!error_) error_ = std::move(n.error()).context("reading the stream at byte " + std::to_string(consumed_));
       source_done_ = true;
@@ -39,7 +39,7 @@ void StreamReader::get_buffer(std::span<uint8_t> out) {
       return;
     }
     const size_t n = std::min(out.size() - done, end_ - begin_);
-    std::memcpy(out.data() + done, buffer_.data() + begin_, n);
+    std::memcpy(out.data() + done, buffer_.get() + begin_, n);
     begin_ += n;
     done += n;
     consumed_ += n;
@@ -80,7 +80,7 @@ std::span<const uint8_t> StreamReader::peek(size_t count) {
   count = std::min<size_t>(count, 256);
   if (error_) return {};
   fill(count);
-  return {buffer_.data() + begin_, std::min(count, end_ - begin_)};
+  return {buffer_.get() + begin_, std::min(count, end_ - begin_)};
 }
 
 bool StreamReader::at_end() { return peek(1).empty(); }
