@@ -11,7 +11,7 @@ namespace godwit {
 
 Status load_migration_stream(StreamReader& in, MigratableVm& vm, const MigrationCapabilities& capabilities) {
   savevm::Reader reader(in);
-  if (auto status = reader.read_header(vm.machine_type()); !status) return status;
+  if (auto status = reader.read_header(vm.machine_type(), stream_capabilities(capabilities)); !status) return status;
 
   RamLoader ram(in, vm.ram_blocks(), RamSectionOptions{capabilities[MigrationCapability::kXIgnoreShared]});
   const std::vector<DeviceSection> sections = vm.device_sections();

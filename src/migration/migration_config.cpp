@@ -60,4 +60,10 @@ bool migration_capability_supported(MigrationCapability capability) {
   return capability == MigrationCapability::kEvents || capability == MigrationCapability::kXIgnoreShared;
 }
 
+std::vector<std::string> stream_capabilities(const MigrationCapabilities& capabilities) {
+  std::vector<std::string> names;
+  if (capabilities[MigrationCapability::kXIgnoreShared]) names.emplace_back("x-ignore-shared");
+  return names;
+}
+
 }  // namespace godwit

@@ -81,6 +81,11 @@ struct MigrationCapabilities {
   void set(MigrationCapability capability, bool on) { enabled[static_cast<size_t>(capability)] = on; }
 };
 
+// The capabilities that change the stream's layout and so must be set alike
+// on both sides (QEMU's "validatable" ones): named in the stream's
+// configuration section, checked by the destination.
+std::vector<std::string> stream_capabilities(const MigrationCapabilities& capabilities);
+
 // QEMU's MigMode: what a migration is for. The CPR modes move the guest to a
 // new process on the same host and stop it before anything is saved.
 enum class MigrationMode { kNormal, kCprReboot, kCprTransfer, kCprExec };

@@ -287,7 +287,9 @@ std::vector<RamChunk> ram_chunks(const std::vector<uint8_t>& stream, FakeVm& lay
   StreamReader in(source);
   savevm::Reader reader(in);
   std::vector<RamChunk> chunks;
-  if (auto status = reader.read_header(kMachine); !status) {
+  const std::vector<std::string> capabilities =
+      ignore_shared ? std::vector<std::string>{"x-ignore-shared"} : std::vector<std::string>{};
+  if (auto status = reader.read_header(kMachine, capabilities); !status) {
     ADD_FAILURE() << status.error().message();
     return chunks;
   }

@@ -86,7 +86,7 @@ Status PrecopySender::setup() {
   bitmap_.assign((pages + 63) / 64, 0);
   scratch_.assign(bitmap_.size(), 0);
 
-  writer_.write_header(vm_.machine_type());
+  writer_.write_header(vm_.machine_type(), stream_capabilities(options_.capabilities));
   writer_.begin_section({savevm::kSectionStart, kRamSectionId, std::string(kRamSectionName), 0, kRamSectionVersion});
   ram_.write_setup();  // ends with EOS
   writer_.end_section(kRamSectionId);

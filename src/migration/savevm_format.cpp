@@ -1,5 +1,6 @@
 #include "migration/savevm_format.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace godwit::savevm {
@@ -34,13 +35,19 @@ std::string_view section_type_name(uint8_t type) {
   }
 }
 
-void Writer::write_header(std::string_view machine_type) {
+void Writer::write_header(std::string_view machine_type, const std::vector<std::string>& capabilities) {
   out_.put_be32(kMagic);
   out_.put_be32(kVersion);
   out_.put_u8(kConfiguration);
   // The "configuration" VMState: be32 length then the machine type name.
   out_.put_be32(static_cast<uint32_t>(machine_type.size()));
   out_.put_buffer({reinterpret_cast<const uint8_t*>(machine_type.data()), machine_type.size()});
+  if (capabilities.empty()) return;
+  out_.put_u8(kSubsection);
+  out_.put_short_string(kCapabilitiesSubsection);
+  out_.put_be32(1);  // its version
+  out_.put_be32(static_cast<uint32_t>(capabilities.size()));
+  for (const std::string& name : capabilities) out_.put_short_string(name);
 }
 
 void Writer::begin_section(const SectionHeader& header) {
@@ -68,13 +75,15 @@ void Writer::write_eof(const nlohmann::json& description) {
   out_.put_buffer({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 
-Status Reader::read_header(std::string_view machine_type) {
+Result<Reader::Configuration> Reader::read_configuration() {
+  Configuration configuration;
   const uint32_t magic = in_.get_be32();
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("stream header"));
   if (magic != kMagic) return fail("not a migration stream (bad magic " + hex(magic) + ")");
   const uint32_t version = in_.get_be32();
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("stream header"));
   if (version != kVersion) return fail("unsupported migration stream version " + std::to_string(version));
+  configuration.version = version;
   const uint8_t type = in_.get_u8();
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("stream header"));
   if (type != kConfiguration) {
@@ -86,9 +95,47 @@ Status Reader::read_header(std::string_view machine_type) {
   std::string name(length, '\0');
   in_.get_buffer({reinterpret_cast<uint8_t*>(name.data()), name.size()});
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("configuration"));
-  if (name != machine_type) {
-    return fail("configuration: machine type mismatch: the stream is from '" + name + "', this machine is '" +
-                std::string(machine_type) + "'");
+  configuration.machine_type = std::move(name);
+  const auto next = in_.peek(2 + kCapabilitiesSubsection.size());
+  if (next.size() == 2 + kCapabilitiesSubsection.size() && next[0] == kSubsection &&
+      next[1] == kCapabilitiesSubsection.size() &&
+      std::equal(kCapabilitiesSubsection.begin(), kCapabilitiesSubsection.end(), next.begin() + 2)) {
+    in_.get_u8();
+    in_.get_short_string();
+    const uint32_t subsection_version = in_.get_be32();
+    const uint32_t count = in_.get_be32();
+    if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("configuration/capabilities"));
+    if (subsection_version != 1) {
+      return fail("configuration/capabilities: unsupported version " + std::to_string(subsection_version));
+    }
+    if (count > 64) return fail("configuration/capabilities: " + std::to_string(count) + " capabilities is too many");
+    for (uint32_t i = 0; i < count; ++i) configuration.capabilities.push_back(in_.get_short_string());
+    if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("configuration/capabilities"));
+  }
+  return configuration;
+}
+
+Status Reader::read_header(std::string_view machine_type, const std::vector<std::string>& capabilities) {
+  auto configuration = read_configuration();
+  if (!configuration) return std::unexpected(std::move(configuration.error()));
+  if (configuration->machine_type != machine_type) {
+    return fail("configuration: machine type mismatch: the stream is from '" + configuration->machine_type +
+                "', this machine is '" + std::string(machine_type) + "'");
+  }
+  // QEMU's configuration checks, in its words.
+  const auto has = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  for (const std::string& name : configuration->capabilities) {
+    if (name != "x-ignore-shared") return fail("configuration: Received unknown capability " + name);
+    if (!has(capabilities, name)) {
+      return fail("configuration: Capability " + name + " is off, but received capability is on");
+    }
+  }
+  for (const std::string& name : capabilities) {
+    if (!has(configuration->capabilities, name)) {
+      return fail("configuration: Capability " + name + " is on, but received capability is off");
+    }
   }
   return {};
 }

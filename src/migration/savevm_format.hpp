@@ -49,12 +49,16 @@ struct SectionHeader {
   uint32_t version_id = 0;   // START/FULL only
 };
 
+inline constexpr std::string_view kCapabilitiesSubsection = "configuration/capabilities";
+
 class Writer {
  public:
   explicit Writer(StreamWriter& out) : out_(out) {}
 
-  // Magic, version and the configuration section naming the machine type.
-  void write_header(std::string_view machine_type);
+  // Magic, version and the configuration section naming the machine type
+  // and, in its "configuration/capabilities" subsection, the capabilities
+  // that change the stream's layout (none: no subsection).
+  void write_header(std::string_view machine_type, const std::vector<std::string>& capabilities = {});
   // START or FULL: the full header; PART or END: type and id only.
   void begin_section(const SectionHeader& header);
   void end_section(uint32_t section_id);  // the footer
@@ -73,8 +77,17 @@ class Reader {
  public:
   explicit Reader(StreamReader& in) : in_(in) {}
 
-  // Checks magic, version and that the configuration names `machine_type`.
-  Status read_header(std::string_view machine_type);
+  // Checks magic, version, that the configuration names `machine_type` and
+  // that it lists exactly `capabilities` (of those godwit knows change the
+  // layout), with QEMU's messages.
+  Status read_header(std::string_view machine_type, const std::vector<std::string>& capabilities = {});
+  // Magic, version and configuration as they are, unchecked (for tools).
+  struct Configuration {
+    uint32_t version = 0;
+    std::string machine_type;
+    std::vector<std::string> capabilities;
+  };
+  Result<Configuration> read_configuration();
   // Reads the next section header. At EOF returns a header of type kEof.
   // Commands (0x08) are not part of a precopy stream godwit writes: refused.
   Result<SectionHeader> read_section_header();

@@ -153,5 +153,46 @@ TEST_F(SavevmTest, UnexpectedSectionTypeIsRefused) {
   EXPECT_EQ(read_stream(bytes, loaded).error().message(), "unexpected section type 0x42 (unknown) at stream byte 17");
 }
 
+// The capabilities that change the layout travel in the configuration's
+// "configuration/capabilities" subsection, as QEMU's, and must match.
+Status read_with(const std::vector<std::string>& written, const std::vector<std::string>& here) {
+  MemorySink sink;
+  StreamWriter out(sink);
+  savevm::Writer(out).write_header("virt", written);
+  out.put_u8(savevm::kEof);
+  EXPECT_TRUE(out.flush());
+  MemorySource source(sink.data());
+  StreamReader in(source);
+  savevm::Reader reader(in);
+  if (auto s = reader.read_header("virt", here); !s) return s;
+  auto next = reader.read_section_header();
+  if (!next) return std::unexpected(next.error());
+  EXPECT_EQ(next->type, savevm::kEof);
+  return {};
+}
+
+TEST(SavevmCapabilities, TheConfigurationNamesXIgnoreSharedAndBothSidesMustAgree) {
+  MemorySink sink;
+  StreamWriter out(sink);
+  savevm::Writer(out).write_header("virt", {"x-ignore-shared"});
+  ASSERT_TRUE(out.flush());
+  const std::vector<uint8_t>& bytes = sink.data();
+  const std::string tail(bytes.end() - 52, bytes.end());
+  EXPECT_EQ(tail, std::string("\x05\x1a") + "configuration/capabilities" + std::string("\0\0\0\x01\0\0\0\x01\x0f", 9) +
+                      "x-ignore-shared");
+
+  EXPECT_TRUE(read_with({"x-ignore-shared"}, {"x-ignore-shared"}));
+  EXPECT_TRUE(read_with({}, {}));
+  auto off_here = read_with({"x-ignore-shared"}, {});
+  ASSERT_FALSE(off_here);
+  EXPECT_EQ(off_here.error().message(), "configuration: Capability x-ignore-shared is off, but received capability is on");
+  auto on_here = read_with({}, {"x-ignore-shared"});
+  ASSERT_FALSE(on_here);
+  EXPECT_EQ(on_here.error().message(), "configuration: Capability x-ignore-shared is on, but received capability is off");
+  auto unknown = read_with({"mapped-ram"}, {});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message(), "configuration: Received unknown capability mapped-ram");
+}
+
 }  // namespace
 }  // namespace godwit

@@ -1,5 +1,6 @@
 #include "migration/stream_dump.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -89,8 +90,9 @@ nlohmann::json decode_value(StreamReader& in, const nlohmann::json& field) {
   return is_array ? values : (values.empty() ? nlohmann::json() : values[0]);
 }
 
-// Walks one RAM chunk up to its EOS, counting into `ram`.
-Status walk_ram_chunk(StreamReader& in, nlohmann::json& ram) {
+// Walks one RAM chunk up to its EOS, counting into `ram` (ignore_shared:
+// the stream was written with x-ignore-shared).
+Status walk_ram_chunk(StreamReader& in, nlohmann::json& ram, bool ignore_shared) {
   std::string block;
   for (;;) {
     const uint64_t record = in.get_be64();
@@ -103,6 +105,7 @@ Status walk_ram_chunk(StreamReader& in, nlohmann::json& ram) {
       while (remaining > 0 && !in.failed()) {
         const std::string id = in.get_short_string();
         const uint64_t length = in.get_be64();
+        if (ignore_shared) in.get_be64();  // the block's guest address
         ram["blocks"][id] = {{"length", length}, {"pages", 0}, {"zero_pages", 0}};
         if (length > remaining) return fail("ram: block '" + id + "' is longer than the total size announced");
         remaining -= length;
@@ -139,16 +142,16 @@ Result<nlohmann::json> dump_stream(std::span<const uint8_t> bytes) {
   MemorySource source(bytes);
   StreamReader in(source);
   nlohmann::json dump = {{"size", bytes.size()}, {"has_description", description.is_object()}};
-  if (in.get_be32() != savevm::kMagic) return fail("not a migration stream (bad magic)");
-  dump["version"] = in.get_be32();
-  if (in.get_u8() != savevm::kConfiguration) return fail("no configuration section after the header");
-  const uint32_t name_length = in.get_be32();
-  if (name_length > 256) return fail("configuration: machine type length " + std::to_string(name_length) + " is too long");
-  std::string machine(name_length, '\0');
-  in.get_buffer({reinterpret_cast<uint8_t*>(machine.data()), machine.size()});
-  dump["machine"] = machine;
-
   savevm::Reader reader(in);
+  auto configuration = reader.read_configuration();
+  if (!configuration) return std::unexpected(std::move(configuration.error()));
+  dump["version"] = configuration->version;
+  dump["machine"] = configuration->machine_type;
+  dump["capabilities"] = configuration->capabilities;
+  // x-ignore-shared puts each RAM block's address after its length.
+  const bool ignore_shared = std::ranges::find(configuration->capabilities, "x-ignore-shared") !=
+                             configuration->capabilities.end();
+
   nlohmann::json sections = nlohmann::json::array();
   std::map<uint32_t, std::string> names;  // section id -> idstr, for PART/END
   nlohmann::json ram = {{"blocks", nlohmann::json::object()}};
@@ -168,7 +171,7 @@ Result<nlohmann::json> dump_stream(std::span<const uint8_t> bytes) {
       entry["version"] = header->version_id;
     }
     if (name == kRamSectionName) {
-      if (auto s = walk_ram_chunk(in, ram); !s) return std::unexpected(std::move(s.error()));
+      if (auto s = walk_ram_chunk(in, ram, ignore_shared); !s) return std::unexpected(std::move(s.error()));
     } else if (header->type == savevm::kSectionFull) {
       auto it = described.find({name, header->instance_id});
       if (it == described.end()) {

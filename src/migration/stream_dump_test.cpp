@@ -106,7 +106,7 @@ TEST(StreamDump, NotAStream) {
   const std::vector<uint8_t> junk = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   auto dump = dump_stream(junk);
   ASSERT_FALSE(dump);
-  EXPECT_EQ(dump.error().message(), "not a migration stream (bad magic)");
+  EXPECT_EQ(dump.error().message(), "not a migration stream (bad magic 0x1020304)");
 }
 
 TEST(StreamDump, TruncatedStreamSaysWhere) {
