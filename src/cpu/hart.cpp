@@ -22,7 +22,7 @@ Hart::Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const G
       clock_(clock),
       tlbs_(std::make_unique<Tlb[]>(4)),
       decode_cache_(std::make_unique<DecodedInstruction[]>(kDecodeEntries)),
-      blocks_(std::make_unique<Block[]>(kBlocks)) {
+      blocks_(kBlocks) {
   reset(0);
 }
 
@@ -42,10 +42,7 @@ void Hart::flush_caches() {
   // such is a valid entry: no separate "empty" marker is needed.
   const DecodedInstruction empty = decode(0);
   for (unsigned i = 0; i < kDecodeEntries; ++i) decode_cache_[i] = empty;
-  for (unsigned i = 0; i < kBlocks; ++i) {
-    blocks_[i].pc = ~0ull;
-    blocks_[i].successor[0] = blocks_[i].successor[1] = &blocks_[i];
-  }
+  blocks_.clear();
 }
 
 void Hart::save(StreamWriter& out) const {
@@ -181,7 +178,8 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
   stop_batch_ = false;
   uint64_t pc = s.pc;
   uint64_t attempted = 0;
-  Block* previous = &blocks_[0];  // any block: successors are checked by pc
+  uint8_t* const table = reinterpret_cast<uint8_t*>(blocks_.data());
+  Block* previous = &blocks_[0];  // any block: successors are checked by tag
   uint64_t previous_end = ~0ull;  // pc after previous's last instruction
   while (attempted < budget && !stop_batch_) {
     const uint64_t page_offset = pc - fetch_page_va_;
@@ -201,11 +199,11 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
       continue;
     }
     const uint8_t* const code = fetch_page_host_ + page_offset;
-    Block* block = previous->successor[pc != previous_end];
-    if (block->pc != pc) [[unlikely]] {
+    Block* block = reinterpret_cast<Block*>(table + previous->successor[pc != previous_end]);
+    if (block->tag != pc + 1) [[unlikely]] {
       block = &blocks_[(pc >> 1) % kBlocks];
-      if (block->pc != pc) build_block(*block, pc, code, page_offset);
-      previous->successor[pc != previous_end] = block;
+      if (block->tag != pc + 1) build_block(*block, pc, code, page_offset);
+      previous->successor[pc != previous_end] = static_cast<uint32_t>(reinterpret_cast<uint8_t*>(block) - table);
     }
     if (!same_bytes(code, block->code, block->bytes)) [[unlikely]] {
       build_block(*block, pc, code, page_offset);  // the code changed
@@ -262,7 +260,7 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
   block_done:
     if (code_written_) [[unlikely]] {
       code_written_ = false;
-      block->pc = ~0ull;
+      block->tag = 0;  // empty: rebuilt from the new bytes at its next entry
     }
     attempted += static_cast<uint64_t>(d - block->instructions);
     previous_end = block_pc + block->end_offset;
@@ -283,7 +281,7 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
 
 void Hart::build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset) {
   static_assert((kBlockInstructions - 1) * 4 <= UINT8_MAX, "offsets must fit DecodedInstruction::offset");
-  block.pc = pc;
+  block.tag = pc + 1;
   block.count = 0;
   uint32_t offset = 0;
   // Every instruction's 4-byte fetch must stay inside the page.

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/zeroed_table.hpp"
 #include "cpu/hart_control.hpp"
 #include "cpu/hart_state.hpp"
 #include "cpu/instruction_table.hpp"
@@ -126,14 +127,18 @@ class Hart {
   // ends it after the store. Blocks are found by virtual pc alone: the
   // comparison makes a block built under another mapping (or privilege)
   // correct wherever its bytes match.
+  //
+  // All-zero bytes are an empty block (see ZeroedTable): the table costs
+  // nothing until used, and clearing it is one madvise.
   struct Block {
-    uint64_t pc = ~0ull;  // virtual pc of the first instruction; ~0: empty
-    uint32_t count = 0;
-    uint32_t bytes = 0;       // compared at entry: through the last instruction's 4-byte fetch
-    uint32_t end_offset = 0;  // of the pc after the last instruction
+    uint64_t tag;  // virtual pc of the first instruction, plus one; 0: empty
+    uint32_t count;
+    uint32_t bytes;       // compared at entry: through the last instruction's 4-byte fetch
+    uint32_t end_offset;  // of the pc after the last instruction
     // The blocks that last followed this one, by fall-through (0) and jump
-    // (1): tried before the table, and trusted only if their pc matches.
-    Block* successor[2] = {};
+    // (1), as byte offsets in the table: tried before the table, and trusted
+    // only if their tag matches. 0 is just another block.
+    uint32_t successor[2];
     uint8_t code[kBlockInstructions * 4];
     // `count` instructions, then one whose op is kBlockEnd.
     DecodedInstruction instructions[kBlockInstructions + 1];
@@ -237,7 +242,7 @@ class Hart {
   Tlb* data_tlb_ = nullptr;             // tlbs_[data_privilege()]
   std::unique_ptr<Tlb[]> tlbs_;         // by Privilege value (index 2 unused)
   std::unique_ptr<DecodedInstruction[]> decode_cache_;
-  std::unique_ptr<Block[]> blocks_;
+  ZeroedTable<Block> blocks_;
 };
 
 }  // namespace godwit
