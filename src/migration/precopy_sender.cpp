@@ -51,6 +51,10 @@ Status PrecopySender::check_stream(const char* what) {
 
 Status PrecopySender::run(Clock::time_point started) {
   started_ = started;
+  // A stop_first migration has no precopy: its bytes count as the pause's,
+  // as QEMU's, even the few that go before the stop.
+  if (options_.stop_first) ram_.set_phase(RamSavePhase::downtime);
+  if (auto status = prepare(); !status) return status;
   if (options_.stop_first) {
     if (auto status = stop_guest(); !status) return status;
   }
@@ -72,7 +76,7 @@ Status PrecopySender::stop_guest() {
   return {};
 }
 
-Status PrecopySender::setup() {
+Status PrecopySender::prepare() {
   // The log covers the blocks in order; each block's pages must start on a
   // bitmap word so a block's bits are a span of words.
   const bool ignore_shared = options_.capabilities[MigrationCapability::kXIgnoreShared];
@@ -91,7 +95,10 @@ Status PrecopySender::setup() {
   ram_.write_setup();  // ends with EOS
   writer_.end_section(kRamSectionId);
   if (auto status = out_.flush(); !status) return std::unexpected(std::move(status.error()).context("setup"));
+  return check_stream("setup");
+}
 
+Status PrecopySender::setup() {
   // A stopped guest writes nothing: one pass, no log.
   if (!options_.stop_first) {
     if (auto status = vm_.start_dirty_log(); !status) return status;
@@ -240,6 +247,7 @@ Status PrecopySender::complete() {
 
   writer_.begin_section({savevm::kSectionEnd, kRamSectionId, {}, 0, 0});
   for (size_t i = 0; i < blocks_.size(); ++i) {
+    if (block_skipped_[i]) continue;  // none of its bits is set: no walk over them
     const size_t words = (ram_page_count(blocks_[i]) + 63) / 64;
     std::span<uint64_t> bits(bitmap_.data() + block_first_word_[i], words);
     while (ram_.write_pages(blocks_[i], bits, UINT64_MAX) > 0) {

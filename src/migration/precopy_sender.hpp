@@ -61,6 +61,11 @@ class PrecopySender {
  private:
   static constexpr uint32_t kRamSectionId = 0;
 
+  // The bitmaps, the stream's header and the RAM section's start: nothing
+  // that depends on the guest, so done before a stop_first stop (sized by
+  // RAM, it must not be in the pause).
+  Status prepare();
+  // The first pass's bitmap (and the dirty log unless stop_first).
   Status setup();
   Status iterate();
   Status complete();
