@@ -66,6 +66,24 @@ def sockdir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def godwit_launcher(request, godwit, guest, tmp_path):
+    """Machines of godwit only (what QEMU 10.0 lacks: cpr-exec, connections
+    that survive CPR)."""
+    launcher = Launcher("godwit", godwit, guest, tmp_path)
+    request.addfinalizer(launcher.stop_all)
+    return launcher
+
+
+def cpr_channel(path):
+    """A `channels` entry (migrate, -incoming JSON) for a unix socket."""
+    return {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
+
+
+def main_channel(path):
+    return {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
+
+
 def describe(*vms):
     return "\n".join(f"--- {vm.role} ---\n{vm.machine.describe()}" for vm in vms)
 
@@ -329,6 +347,20 @@ def check_destination_runs(destination, cont=True):
     text = destination.serial_text()
     assert re.fullmatch(r"B+", text), f"destination serial is not only Bs: {text[:80]!r}\n" \
         f"{destination.machine.describe()}"
+
+
+def check_resumed_as_before(new, pause_first, ram_before, mtime_before):
+    """After a cpr-exec: a guest that was paused is paused with the same RAM
+    byte for byte and guest time stood still (it is then continued); one that
+    ran runs on, its working set written and guest time gone forward."""
+    assert new.status() == ("paused" if pause_first else "running"), new.machine.describe()
+    if pause_first:
+        assert new.ram() == ram_before, "RAM after the exec differs from RAM before it"
+        assert new.mtime() - mtime_before <= TIMEBASE_HZ // 100
+        new.command("cont")
+    else:
+        assert any(new.ram()[MIB:2 * MIB])
+        assert new.mtime() >= mtime_before
 
 
 def check_source_runs(source):

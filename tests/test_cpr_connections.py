@@ -18,19 +18,16 @@ serves them again, and a cpr-transfer to a process with other sockets
 leaves the old process its monitors.
 """
 import json
-import pathlib
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
-from monitor_helpers import Launcher
-from qmp_client import HMPClient, QMPClient
+from migration_helpers import cpr_channel, godwit_launcher, main_channel, sockdir  # noqa: F401 (fixtures)
+from qmp_client import QMPClient
 
 MEMORY = "64M"
 
@@ -103,11 +100,11 @@ class Setup:
     (events on), a second QMP monitor whose client has only read its
     greeting, and an HMP monitor with `info sta` typed."""
 
-    def __init__(self, launcher, sockdir, smp):
+    def __init__(self, godwit_launcher, sockdir, smp):
         self.sockdir = sockdir
         self.serial_path = sockdir / "serial.sock"
         self.qmp2_path = sockdir / "qmp2.sock"
-        self.machine = launcher.start(
+        self.machine = godwit_launcher.start(
             "count", memory=MEMORY, smp=smp, hmp=True, serial="chardev:ser0",
             machine_opts="virt,memory-backend=ram0", append="period=200",
             extra=["-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on",
@@ -156,25 +153,10 @@ def wait_new_program(client, timeout=20):
         time.sleep(0.02)
 
 
-@pytest.fixture
-def launcher(request, godwit, guest, tmp_path):
-    started = Launcher("godwit", godwit, guest, tmp_path)
-    request.addfinalizer(started.stop_all)
-    return started
-
-
-@pytest.fixture
-def sockdir():
-    """Socket paths are limited to 108 bytes: a short directory under /tmp."""
-    path = pathlib.Path(tempfile.mkdtemp(prefix="gwcon", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.mark.parametrize("smp", [1, 4])
 @pytest.mark.parametrize("pause_first", [False, True], ids=["running", "paused"])
-def test_connections_survive_cpr_exec(launcher, sockdir, tmp_path, smp, pause_first):
-    setup = Setup(launcher, sockdir, smp)
+def test_connections_survive_cpr_exec(godwit_launcher, sockdir, tmp_path, smp, pause_first):
+    setup = Setup(godwit_launcher, sockdir, smp)
     pid = setup.machine.pid
     if pause_first:
         setup.qmp.command("stop")
@@ -189,20 +171,17 @@ def test_connections_survive_cpr_exec(launcher, sockdir, tmp_path, smp, pause_fi
 
 @pytest.mark.parametrize("smp", [1, 4])
 @pytest.mark.parametrize("pause_first", [False, True], ids=["running", "paused"])
-def test_connections_survive_cpr_transfer(launcher, sockdir, tmp_path, smp, pause_first):
-    setup = Setup(launcher, sockdir, smp)
+def test_connections_survive_cpr_transfer(godwit_launcher, sockdir, tmp_path, smp, pause_first):
+    setup = Setup(godwit_launcher, sockdir, smp)
     old = setup.machine
     if pause_first:
         setup.qmp.command("stop")
     main_sock, cpr_sock = sockdir / "main.sock", sockdir / "cpr.sock"
 
-    def channel(kind, path):
-        return {"channel-type": kind, "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
-
     # The new process has the same options, so the same chardevs: it adopts
     # their sockets, and the old process's clients become its clients.
     stderr = open(tmp_path / "new.stderr", "wb")
-    new = subprocess.Popen(old.cmd + ["-incoming", f"unix:{main_sock}", "-incoming", json.dumps(channel("cpr", cpr_sock))],
+    new = subprocess.Popen(old.cmd + ["-incoming", f"unix:{main_sock}", "-incoming", json.dumps(cpr_channel(cpr_sock))],
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         deadline = time.monotonic() + 10
@@ -211,7 +190,7 @@ def test_connections_survive_cpr_transfer(launcher, sockdir, tmp_path, smp, paus
             assert time.monotonic() < deadline, "the new process never listened on its cpr channel"
             time.sleep(0.01)
         setup.qmp.command("migrate-set-parameters", mode="cpr-transfer")
-        setup.qmp.command("migrate", channels=[channel("main", main_sock), channel("cpr", cpr_sock)])
+        setup.qmp.command("migrate", channels=[main_channel(main_sock), cpr_channel(cpr_sock)])
         wait_new_program(setup.qmp)
         # Left with no monitor, the old process leaves on its own.
         assert old.wait_exit(10) == 0, old.describe()
@@ -228,8 +207,8 @@ def test_connections_survive_cpr_transfer(launcher, sockdir, tmp_path, smp, paus
         stderr.close()
 
 
-def test_a_failed_exec_gives_the_connections_back(launcher, sockdir, tmp_path):
-    setup = Setup(launcher, sockdir, 1)
+def test_a_failed_exec_gives_the_connections_back(godwit_launcher, sockdir, tmp_path):
+    setup = Setup(godwit_launcher, sockdir, 1)
     setup.qmp.command("migrate-set-parameters", **{
         "mode": "cpr-exec", "cpr-exec-command": ["/nonexistent/godwit", "-incoming", f"file:{tmp_path / 's'}"]})
     setup.qmp.command("migrate", uri=f"file:{tmp_path / 's'}")
@@ -247,29 +226,26 @@ def test_a_failed_exec_gives_the_connections_back(launcher, sockdir, tmp_path):
     assert_consecutive(setup.serial.wait_past(mark + 200))
 
 
-def test_cpr_transfer_to_other_sockets_leaves_the_old_monitors(launcher, sockdir, tmp_path):
+def test_cpr_transfer_to_other_sockets_leaves_the_old_monitors(godwit_launcher, sockdir, tmp_path):
     """A new process with its own sockets adopts nothing: the old process
     keeps its monitor (in postmigrate) and its serial client, as with QEMU."""
-    setup = Setup(launcher, sockdir, 1)
+    setup = Setup(godwit_launcher, sockdir, 1)
     main_sock, cpr_sock = sockdir / "main.sock", sockdir / "cpr.sock"
-
-    def channel(kind, path):
-        return {"channel-type": kind, "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
 
     other = sockdir / "other"
     other.mkdir()
-    new = launcher.start(
+    new = godwit_launcher.start(
         "count", memory=MEMORY, serial="chardev:ser0", machine_opts="virt,memory-backend=ram0", append="period=200",
         extra=["-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on",
                "-chardev", f"socket,id=ser0,path={other / 'serial.sock'},server=on,wait=off",
-               "-incoming", f"unix:{main_sock}", "-incoming", json.dumps(channel("cpr", cpr_sock))])
+               "-incoming", f"unix:{main_sock}", "-incoming", json.dumps(cpr_channel(cpr_sock))])
     deadline = time.monotonic() + 10
     while not cpr_sock.exists():
         new.check_alive()
         assert time.monotonic() < deadline
         time.sleep(0.01)
     setup.qmp.command("migrate-set-parameters", mode="cpr-transfer")
-    setup.qmp.command("migrate", channels=[channel("main", main_sock), channel("cpr", cpr_sock)])
+    setup.qmp.command("migrate", channels=[main_channel(main_sock), cpr_channel(cpr_sock)])
     deadline = time.monotonic() + 20
     while (info := setup.qmp.command("query-migrate"))["status"] != "completed":
         assert info["status"] != "failed", info

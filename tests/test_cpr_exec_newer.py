@@ -24,9 +24,9 @@ import time
 import pytest
 
 from conftest import GODWIT
-from migration_helpers import (FAST, MIB, TIMEBASE_HZ, VM, assert_exit_with_error, check_migrated, check_source_runs,
-                               describe, migrate, quick_migration, start_destination, start_source, unix_uri,
-                               wait_migration, wait_migration_info)
+from migration_helpers import (FAST, MIB, VM, assert_exit_with_error, check_migrated, check_resumed_as_before,
+                               check_source_runs, describe, migrate, quick_migration, start_destination, start_source,
+                               unix_uri, wait_migration, wait_migration_info)
 from migration_helpers import sockdir  # noqa: F401 (fixture)
 from monitor_helpers import Launcher
 from qmp_client import QMPClient, QMPError
@@ -110,17 +110,6 @@ def cpr_exec(vm, binary, state_file):
     return new, info
 
 
-def section_versions(path, idstr):
-    """The version of each FULL section called `idstr` in a stream (0x04,
-    be32 section id, name, be32 instance id, be32 version). By hand: a
-    cpr-exec stream's RAM block list carries x-ignore-shared's block
-    addresses, which the stream does not announce, so godwit-stream cannot
-    walk it."""
-    name = idstr.encode()
-    header = re.compile(rb"\x04.{4}" + bytes([len(name)]) + re.escape(name) + rb"(.{4})(.{4})", re.S)
-    return [int.from_bytes(match.group(2), "big") for match in header.finditer(path.read_bytes())]
-
-
 def stream_sections(path):
     assert GODWIT_STREAM.exists(), f"{GODWIT_STREAM} not built"
     result = subprocess.run([GODWIT_STREAM, "--json", path], capture_output=True, text=True, timeout=60)
@@ -140,14 +129,7 @@ def test_cpr_exec_into_the_next_build(plain, godwit_next, tmp_path, pause_first)
         vm.command("cont")
     new, info = cpr_exec(vm, binary, tmp_path / "vm.state")
     assert info["status"] == "completed", info
-    assert new.status() == ("paused" if pause_first else "running"), vm.machine.describe()
-    if pause_first:
-        assert new.ram() == before, "RAM after the exec differs from RAM before it"
-        assert new.mtime() - mtime <= TIMEBASE_HZ // 100
-        new.command("cont")
-    else:
-        assert any(new.ram()[MIB:2 * MIB])
-        assert new.mtime() >= mtime
+    check_resumed_as_before(new, pause_first, before, mtime)
     vm.machine.assert_serial_growing(timeout=5)
     text = vm.serial_text()
     after_exec = text[serial_before:] if len(text) >= serial_before else text
@@ -161,7 +143,7 @@ def test_the_next_build_loads_version_1_and_saves_version_2(plain, newer, godwit
     another next build loads."""
     vm = start_shared(plain)
     new, _ = cpr_exec(vm, godwit_next.resolve(), tmp_path / "vm.state")
-    assert section_versions(tmp_path / "vm.state", RTC) == [1]
+    assert stream_sections(tmp_path / "vm.state")[RTC]["version"] == 1
 
     saved = tmp_path / "next.state"
     new.set_parameters(max_bandwidth=FAST)

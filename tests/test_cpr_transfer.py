@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from migration_helpers import (MIB, PAGE, TIMEBASE_HZ, VM, check_destination_runs, check_source_runs,
-                               describe, migration_machine, sockdir, wait_incoming,
+from migration_helpers import (MIB, PAGE, TIMEBASE_HZ, VM, check_destination_runs, check_source_runs, cpr_channel,
+                               describe, main_channel, migration_machine, sockdir, wait_incoming,
                                wait_migration)  # noqa: F401 (fixtures)
 from monitor_helpers import assert_qmp_error
 
@@ -40,14 +40,6 @@ def start_source(launcher, smp=2, share=True):
     machine.wait_serial(3)
     vm.set_parameters(mode="cpr-transfer")
     return vm
-
-
-def cpr_channel(path):
-    return {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
-
-
-def main_channel(path):
-    return {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": str(path)}}
 
 
 def start_new_process(launcher, sockdir, smp=2, main="unix", paused=False):
