@@ -53,6 +53,24 @@ Status send_all(int fd, const uint8_t* data, size_t size, const std::string& wha
   return {};
 }
 
+// One descriptor on the cpr channel: a one-byte message with room for one
+// SCM_RIGHTS descriptor. Not movable: the header points into it.
+struct FdMessage {
+  FdMessage() {
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  uint8_t byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+};
+
 std::vector<uint8_t> encode_state(MigrationMode mode, const std::vector<CprFdRef>& fds) {
   std::vector<uint8_t> head;
   put_be32(head, kCprMagic);
@@ -149,14 +167,8 @@ Status CprSender::send(MigrationMode mode, const std::vector<CprFdRef>& fds) {
   const std::vector<uint8_t> head = encode_state(mode, fds);
   if (auto status = send_all(fd_, head.data(), head.size(), address_); !status) return status;
   for (const CprFdRef& ref : fds) {
-    uint8_t byte = 'F';
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    FdMessage out;
+    msghdr& message = out.message;
     cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
@@ -287,14 +299,8 @@ Result<CprState> CprReceiver::receive() {
   state.mode = decoded->first;
   auto& records = decoded->second;
   for (auto& [name, id] : records) {
-    uint8_t byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    FdMessage in;
+    msghdr& message = in.message;
     ssize_t n;
     do {
       n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);

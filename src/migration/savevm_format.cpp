@@ -180,8 +180,8 @@ Status Reader::read_footer(const SectionHeader& header) {
   return {};
 }
 
-Status Reader::check_description() {
-  if (in_.at_end()) return {};
+Result<std::optional<std::string>> Reader::read_description_text() {
+  if (in_.at_end()) return std::optional<std::string>();
   const uint8_t type = in_.get_u8();
   if (type != kVmDescription) return fail("after EOF: expected the description, found section type " + hex(type));
   const uint32_t length = in_.get_be32();
@@ -189,20 +189,21 @@ Status Reader::check_description() {
   std::string text(length, '\0');
   in_.get_buffer({reinterpret_cast<uint8_t*>(text.data()), text.size()});
   if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("description"));
-  if (!nlohmann::json::accept(text)) return fail("description is not valid JSON");
+  return std::optional<std::string>(std::move(text));
+}
+
+Status Reader::check_description() {
+  auto text = read_description_text();
+  if (!text) return std::unexpected(std::move(text.error()));
+  if (*text && !nlohmann::json::accept(**text)) return fail("description is not valid JSON");
   return {};
 }
 
 Result<nlohmann::json> Reader::read_description() {
-  if (in_.at_end()) return nlohmann::json();
-  const uint8_t type = in_.get_u8();
-  if (type != kVmDescription) return fail("after EOF: expected the description, found section type " + hex(type));
-  const uint32_t length = in_.get_be32();
-  if (length > kMaxDescriptionBytes) return fail("description length " + std::to_string(length) + " is too long");
-  std::string text(length, '\0');
-  in_.get_buffer({reinterpret_cast<uint8_t*>(text.data()), text.size()});
-  if (auto s = in_.status(); !s) return std::unexpected(std::move(s.error()).context("description"));
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  auto text = read_description_text();
+  if (!text) return std::unexpected(std::move(text.error()));
+  if (!*text) return nlohmann::json();
+  auto json = nlohmann::json::parse(**text, nullptr, false);
   if (json.is_discarded()) return fail("description is not valid JSON");
   return json;
 }

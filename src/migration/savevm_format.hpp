@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -102,6 +103,9 @@ class Reader {
   StreamReader& stream() { return in_; }
 
  private:
+  // The description's JSON text, unparsed; nullopt when the stream ends at EOF.
+  Result<std::optional<std::string>> read_description_text();
+
   StreamReader& in_;
 };
 
