@@ -75,8 +75,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import timeline  # noqa: E402
 from timeline import MIB, BenchError, QMPError, Vm, parse_size, size_label  # noqa: E402
-import qmp_client  # noqa: E402  (tests/, on the path through timeline)
-from qmp_client import QMPClient  # noqa: E402
+from qmp_client import QMPClient  # noqa: E402  (tests/, on the path through timeline)
 
 ROOT = timeline.ROOT
 FAST_BANDWIDTH = 10_000_000_000  # 10 GB/s
@@ -95,6 +94,21 @@ def fast_qmp(path, timeout=30, alive=None):
     monitor appears, and its RESUME event only reaches a client that has
     negotiated by then."""
     return QMPClient(path, timeout=timeout, alive=alive, retry_interval=0.0002)
+
+
+def stop_processes(vms, files):
+    """Stops `vms` (the newest first) and removes `files`."""
+    for vm in reversed(vms):
+        try:
+            vm.stop()
+        except OSError:
+            if vm.proc.poll() is None:
+                vm.proc.kill()
+    for path in files:
+        try:
+            pathlib.Path(path).unlink()
+        except FileNotFoundError:
+            pass
 
 
 def split_exec_events(events):
@@ -304,17 +318,7 @@ class Run:
                 client.close()
             except OSError:
                 pass
-        for vm in reversed(self.vms):
-            try:
-                vm.stop()
-            except OSError:
-                if vm.proc.poll() is None:
-                    vm.proc.kill()
-        for path in self.files:
-            try:
-                pathlib.Path(path).unlink()
-            except FileNotFoundError:
-                pass
+        stop_processes(self.vms, self.files)
 
     def events(self, stop_events, resume_events):
         """STOP (last, old side) and RESUME (first, new side) into the result."""

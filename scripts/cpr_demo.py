@@ -83,17 +83,7 @@ class Demo:
         vm.stop()
 
     def stop_all(self):
-        for vm in reversed(self.vms):
-            try:
-                vm.stop()
-            except OSError:
-                if vm.proc.poll() is None:
-                    vm.proc.kill()
-        for path in self.files:
-            try:
-                pathlib.Path(path).unlink()
-            except FileNotFoundError:
-                pass
+        cpr_bench.stop_processes(self.vms, self.files)
 
     # -- checks -----------------------------------------------------------------
 
