@@ -6,7 +6,7 @@
 
 #include "cli/option_handlers.hpp"
 #include "cli/size_parse.hpp"
-#include "cli/version.hpp"
+#include "base/version.hpp"
 
 namespace godwit {
 namespace {

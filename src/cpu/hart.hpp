@@ -29,7 +29,7 @@
 #include "cpu/hart_control.hpp"
 #include "cpu/hart_state.hpp"
 #include "cpu/instruction_table.hpp"
-#include "machine/guest_clock.hpp"
+#include "base/guest_clock.hpp"
 #include "memory/address_space.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"

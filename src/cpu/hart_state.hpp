@@ -22,7 +22,7 @@
 
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_control.hpp"
-#include "migration/vmstate.hpp"
+#include "base/state_description.hpp"
 
 namespace godwit {
 

@@ -41,7 +41,7 @@
 #include "base/error.hpp"
 #include "devices/irq_line.hpp"
 #include "devices/mmio_device.hpp"
-#include "machine/guest_clock.hpp"
+#include "base/guest_clock.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"
 #include "migration/vmstate.hpp"

@@ -38,7 +38,7 @@
 #include "cpu/hart_control.hpp"
 #include "devices/irq_line.hpp"
 #include "devices/mmio_device.hpp"
-#include "devices/state_elements.hpp"
+#include "base/state_elements.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"
 #include "migration/vmstate.hpp"

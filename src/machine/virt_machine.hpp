@@ -36,7 +36,7 @@
 #include "io/fd_store.hpp"
 #include "io/io_loop.hpp"
 #include "machine/elf_loader.hpp"
-#include "machine/guest_clock.hpp"
+#include "base/guest_clock.hpp"
 #include "machine/htif.hpp"
 #include "machine/machine_config.hpp"
 #include "machine/run_state.hpp"

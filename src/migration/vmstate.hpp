@@ -36,73 +36,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/state_description.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"
 
 namespace godwit {
 
-struct VMStateInfo {
-  const char* name;
-  uint32_t version_id;
-  uint32_t minimum_version_id;
-};
-
 inline constexpr uint8_t kSubsectionMarker = 0x05;  // QEMU_VM_SUBSECTION
-
-// A type whose state is described by a nested description.
-template <class T>
-concept StateStruct = requires {
-  { T::kVMState } -> std::convertible_to<VMStateInfo>;
-};
-
-template <class T>
-concept StateScalar = std::is_integral_v<T> || std::is_enum_v<T>;
-
-namespace vmstate_detail {
-
-template <class T>
-struct ArrayTraits : std::false_type {};
-template <class T, size_t N>
-struct ArrayTraits<std::array<T, N>> : std::true_type {
-  using element = T;
-  static constexpr size_t length = N;
-};
-
-template <StateScalar T>
-constexpr const char* scalar_type_name() {
-  using U = std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
-  if constexpr (std::is_same_v<U, bool>) return "bool";
-  else if constexpr (std::is_signed_v<U>) {
-    if constexpr (sizeof(U) == 1) return "int8";
-    else if constexpr (sizeof(U) == 2) return "int16";
-    else if constexpr (sizeof(U) == 4) return "int32";
-    else return "int64";
-  } else {
-    if constexpr (sizeof(U) == 1) return "uint8";
-    else if constexpr (sizeof(U) == 2) return "uint16";
-    else if constexpr (sizeof(U) == 4) return "uint32";
-    else return "uint64";
-  }
-}
-
-}  // namespace vmstate_detail
-
-// Returned by since(): the next field exists only in streams of at least
-// `version`.
-template <class Visitor>
-class VersionGate {
- public:
-  VersionGate(Visitor& visitor, uint32_t version) : visitor_(visitor), version_(version) {}
-  template <class T>
-  void field(std::string_view name, T& value) {
-    visitor_.field_since(version_, name, value);
-  }
-  void buffer(std::string_view name, std::span<uint8_t> bytes) { visitor_.buffer_since(version_, name, bytes); }
-
- private:
-  Visitor& visitor_;
-  uint32_t version_;
-};
 
 // ---------------------------------------------------------------------------
 // Saving: writes every field at the description's current version.

@@ -7,7 +7,7 @@
 #include <expected>
 #include <vector>
 
-#include "cli/version.hpp"
+#include "base/version.hpp"
 #include "monitor/memory_dump.hpp"
 #include "monitor/migration_commands.hpp"
 

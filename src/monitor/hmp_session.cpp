@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/version.hpp"
+#include "base/version.hpp"
 #include "monitor/hmp.hpp"
 
 namespace godwit {

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "cli/version.hpp"
+#include "base/version.hpp"
 #include "monitor/command_context.hpp"
 #include "monitor/hmp.hpp"
 #include "monitor/memory_dump.hpp"

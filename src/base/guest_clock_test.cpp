@@ -1,4 +1,4 @@
-#include "machine/guest_clock.hpp"
+#include "base/guest_clock.hpp"
 
 #include <gtest/gtest.h>
 
