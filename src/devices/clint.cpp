@@ -40,31 +40,23 @@ int64_t Clint::mtime_delta_ticks() const {
   return state_.mtime_delta_ticks;
 }
 
-Clint::State Clint::state() const {
+Clint::State Clint::snapshot() const {
   std::lock_guard lock(mutex_);
   return state_;
 }
 
-void Clint::save(StreamWriter& out) const {
-  State copy = state();  // the lock is not held while the stream is written
-  save_state(out, copy);
-}
-
-Status Clint::load(StreamReader& in, uint32_t version_id) {
-  State loaded = state();
-  if (Status status = load_state(in, loaded, version_id); !status) return status;
+Status Clint::restore(const State& loaded) {
   std::lock_guard lock(mutex_);
-  state_ = std::move(loaded);
+  if (loaded.msip.size() != harts_.size() || loaded.mtimecmp.size() != harts_.size()) {
+    return fail("riscv_aclint: the state is of a CLINT with " + std::to_string(loaded.msip.size()) + " harts, this one has " +
+                std::to_string(harts_.size()));
+  }
+  state_ = loaded;
   for (size_t hart = 0; hart < harts_.size(); ++hart) {
     harts_[hart]->set_mip(mip::kMSIP, state_.msip[hart] != 0);
     push_mtimecmp_locked(hart);
   }
   return {};
-}
-
-nlohmann::json Clint::describe() const {
-  State copy = state();
-  return describe_state(copy);
 }
 
 void Clint::push_mtimecmp_locked(size_t hart) {

@@ -24,7 +24,7 @@
 // every HartControl is given its msip, mtimecmp and time delta again.
 //
 // Threads: read()/write() on hart threads, reset() on the main thread with the
-// harts parked, save()/load()/describe() on the migration thread (load with
+// harts parked, snapshot()/restore() on the migration thread (load with
 // the harts parked); one mutex guards the state.
 #pragma once
 
@@ -33,20 +33,16 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
 #include "cpu/hart_control.hpp"
-#include "devices/mmio_device.hpp"
+#include "base/state_description.hpp"
+#include "devices/device.hpp"
 #include "base/state_elements.hpp"
 #include "base/guest_clock.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
 
 namespace godwit {
 
-class Clint final : public MmioDevice {
+class Clint final : public Device {
  public:
   static constexpr uint64_t kWindowBytes = 0x10000;
   static constexpr uint64_t kMsipBase = 0x0000;
@@ -75,20 +71,18 @@ class Clint final : public MmioDevice {
   std::string_view name() const override { return "clint"; }
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
-  void reset();
+  void reset() override;
 
   // Guest-visible mtime, and its distance from GuestClock::ticks().
   uint64_t mtime() const;
   int64_t mtime_delta_ticks() const;
 
-  State state() const;
-
-  // Migration: writes State; loads one into a copy (a bad stream leaves the
-  // CLINT and the harts as they were), then pushes msip, mtimecmp and the
-  // time delta to every hart. Load only while the harts are parked.
-  void save(StreamWriter& out) const;
-  Status load(StreamReader& in, uint32_t version_id);
-  nlohmann::json describe() const;
+  // State as plain data. restore() takes a snapshot of a CLINT with the
+  // same number of harts (else it fails and changes nothing), then pushes
+  // msip, mtimecmp and the time delta to every hart. Restore only while the
+  // harts are parked.
+  State snapshot() const;
+  Status restore(const State& state);
 
  private:
   uint64_t mtime_locked() const;

@@ -12,6 +12,7 @@
 namespace godwit {
 namespace {
 
+using testing::describe;
 using testing::error_of;
 using testing::from_hex;
 using testing::load_bytes;
@@ -103,7 +104,7 @@ TEST(ClintState, LoadClearsWhatTheDestinationHadRaised) {
 TEST(ClintState, GoldenVersion1StreamStillLoads) {
   Bench destination(2, kNs);
   ASSERT_TRUE(load_bytes(*destination.clint, from_hex(kGoldenV1)));
-  const Clint::State s = destination.clint->state();
+  const Clint::State s = destination.clint->snapshot();
   EXPECT_EQ(s.mtimecmp, (std::vector<uint64_t>{0x1'0000'6000, 0x4000}));
   EXPECT_EQ(s.msip, (std::vector<uint32_t>{0, 1}));
   EXPECT_EQ(s.mtime_delta_ticks, 0x5000 - 70'000'000);
@@ -162,7 +163,7 @@ TEST(ClintState, FailedLoadLeavesClintAndHartsAsTheyWere) {
 
 TEST(ClintState, DescriptionListsEveryFieldWithTypeAndSize) {
   Bench source(2);
-  EXPECT_EQ(source.clint->describe(), nlohmann::json::parse(R"({
+  EXPECT_EQ(describe(*source.clint), nlohmann::json::parse(R"({
     "vmsd_name": "riscv_aclint", "version": 1,
     "fields": [
       {"name": "num_harts", "type": "uint32 equal", "size": 4},

@@ -191,7 +191,7 @@ TEST_F(ClintTest, OtherOffsetsReadZeroAndIgnoreWrites) {
   EXPECT_EQ(clint->read(mtimecmp_offset(2), 8), 0u);
   EXPECT_EQ(clint->read(0xbff0, 8), 0u);
   EXPECT_EQ(clint->read(Clint::kMtime, 2), 0u);
-  const Clint::State state = clint->state();
+  const Clint::State state = clint->snapshot();
   EXPECT_EQ(state.mtimecmp.size(), 2u);
 }
 

@@ -31,28 +31,16 @@ void GoldfishRtc::reset() {
   update_irq_locked();
 }
 
-GoldfishRtc::State GoldfishRtc::state() const {
+GoldfishRtc::State GoldfishRtc::snapshot() const {
   std::lock_guard lock(mutex_);
   return state_;
 }
 
-void GoldfishRtc::save(StreamWriter& out) const {
-  State copy = state();  // the lock is not held while the stream is written
-  save_state(out, copy);
-}
-
-Status GoldfishRtc::load(StreamReader& in, uint32_t version_id) {
-  State loaded = state();
-  if (Status status = load_state(in, loaded, version_id); !status) return status;
+Status GoldfishRtc::restore(const State& loaded) {
   std::lock_guard lock(mutex_);
   state_ = loaded;
   update_irq_locked();
   return {};
-}
-
-nlohmann::json GoldfishRtc::describe() const {
-  State copy = state();
-  return describe_state(copy);
 }
 
 uint64_t GoldfishRtc::time_ns() const {

@@ -27,7 +27,7 @@
 // an alarm that fell due meanwhile fires at the next access or poll().
 //
 // Threads: read()/write() on hart threads, poll() and reset() on the main
-// thread, save()/load()/describe() on the migration thread; one mutex guards
+// thread, snapshot()/restore() on the migration thread; one mutex guards
 // the state.
 #pragma once
 
@@ -36,19 +36,15 @@
 #include <optional>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
+#include "base/state_description.hpp"
+#include "devices/device.hpp"
 #include "base/guest_clock.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
 
 namespace godwit {
 
-class GoldfishRtc final : public MmioDevice {
+class GoldfishRtc final : public Device {
  public:
   static constexpr uint64_t kWindowBytes = 0x1000;
   static constexpr uint64_t kTimeLow = 0x00;
@@ -104,7 +100,7 @@ class GoldfishRtc final : public MmioDevice {
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
   // As QEMU: disarms the alarm and clears pending/enabled; keeps the time.
-  void reset();
+  void reset() override;
 
   // Fires the alarm if the RTC time has reached it. Call periodically.
   void poll();
@@ -114,13 +110,10 @@ class GoldfishRtc final : public MmioDevice {
   // Current RTC time in ns since the epoch.
   uint64_t time_ns() const;
 
-  State state() const;
-
-  // Migration: writes State; loads one into a copy (a bad stream leaves the
-  // RTC as it was), then drives the interrupt line from it.
-  void save(StreamWriter& out) const;
-  Status load(StreamReader& in, uint32_t version_id);
-  nlohmann::json describe() const;
+  // State as plain data. restore() replaces it whole, then drives the
+  // interrupt line from it.
+  State snapshot() const;
+  Status restore(const State& state);
 
  private:
   uint64_t now_locked() const { return clock_.ns() + state_.tick_offset_ns; }

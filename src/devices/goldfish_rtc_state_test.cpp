@@ -11,6 +11,7 @@
 namespace godwit {
 namespace {
 
+using testing::describe;
 using testing::error_of;
 using testing::FakeInterruptController;
 using testing::from_hex;
@@ -157,7 +158,7 @@ TEST(RtcState, FailedLoadLeavesTheRtcAsItWas) {
 
 TEST(RtcState, DescriptionListsEveryFieldWithTypeAndSize) {
   Bench source;
-  EXPECT_EQ(source.rtc.describe(), nlohmann::json::parse(R"({
+  EXPECT_EQ(describe(source.rtc), nlohmann::json::parse(R"({
     "vmsd_name": "goldfish_rtc", "version": 1,
     "fields": [
       {"name": "tick_offset_ns", "type": "uint64", "size": 8},

@@ -177,7 +177,7 @@ TEST_F(GoldfishRtcTest, ResetKeepsTimeAndClearsTheRest) {
   EXPECT_EQ(rtc.read(GoldfishRtc::kAlarmLow, 4), 0u);
   EXPECT_EQ(rtc.read(GoldfishRtc::kAlarmHigh, 4), 0u);
   EXPECT_EQ(rtc.read(GoldfishRtc::kAlarmStatus, 4), 0u);
-  EXPECT_EQ(rtc.state().irq_pending, 0u);
+  EXPECT_EQ(rtc.snapshot().irq_pending, 0u);
 }
 
 TEST_F(GoldfishRtcTest, OnlyWordAccessesAndKnownOffsets) {

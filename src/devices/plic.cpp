@@ -29,29 +29,22 @@ void Plic::reset() {
   update_locked();
 }
 
-Plic::State Plic::state() const {
+Plic::State Plic::snapshot() const {
   std::lock_guard lock(mutex_);
   return state_;
 }
 
-void Plic::save(StreamWriter& out) const {
-  State copy = state();  // the lock is not held while the stream is written
-  save_state(out, copy);
-}
-
-Status Plic::load(StreamReader& in, uint32_t version_id) {
-  State loaded = state();
-  if (Status status = load_state(in, loaded, version_id); !status) return status;
+Status Plic::restore(const State& loaded) {
   std::lock_guard lock(mutex_);
-  state_ = std::move(loaded);
+  if (loaded.priority.size() != state_.priority.size() || loaded.pending.size() != words_ ||
+      loaded.claimed.size() != words_ || loaded.level.size() != words_ ||
+      loaded.enable.size() != state_.enable.size() || loaded.threshold.size() != num_contexts()) {
+    return fail("riscv_sifive_plic: the state is of a PLIC with other sources or contexts");
+  }
+  state_ = loaded;
   outputs_.assign(num_contexts(), -1);  // drive every wire, whatever it was
   update_locked();
   return {};
-}
-
-nlohmann::json Plic::describe() const {
-  State copy = state();
-  return describe_state(copy);
 }
 
 unsigned Plic::best_source_locked(size_t context) const {

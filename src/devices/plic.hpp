@@ -23,7 +23,7 @@
 // loading, every context's MEIP/SEIP is driven again from the loaded state.
 //
 // Threads: read()/write() on hart threads, set_irq() on any thread, reset()
-// on the main thread with the harts parked, save()/load()/describe() on the
+// on the main thread with the harts parked, snapshot()/restore() on the
 // migration thread (load with the harts parked); one mutex guards the state.
 #pragma once
 
@@ -32,20 +32,16 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
 #include "cpu/hart_control.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
+#include "base/state_description.hpp"
+#include "devices/device.hpp"
 #include "base/state_elements.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
 
 namespace godwit {
 
-class Plic final : public MmioDevice, public InterruptController {
+class Plic final : public Device, public InterruptController {
  public:
   static constexpr uint64_t kWindowBytes = 0x600000;
   static constexpr uint64_t kPriorityBase = 0x0;
@@ -109,19 +105,16 @@ class Plic final : public MmioDevice, public InterruptController {
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
   void set_irq(unsigned source, bool level) override;
-  void reset();
+  void reset() override;
 
   unsigned num_sources() const { return num_sources_; }
   size_t num_contexts() const { return harts_.size() * 2; }
 
-  State state() const;
-
-  // Migration: writes State; loads one into a copy (a bad stream leaves the
-  // PLIC and the harts' MEIP/SEIP as they were), then drives every context's
-  // output again. Load only while the harts are parked.
-  void save(StreamWriter& out) const;
-  Status load(StreamReader& in, uint32_t version_id);
-  nlohmann::json describe() const;
+  // State as plain data. restore() takes a snapshot of a PLIC with the same
+  // sources and contexts (else it fails and changes nothing), then drives
+  // every context's output again. Restore only while the harts are parked.
+  State snapshot() const;
+  Status restore(const State& state);
 
  private:
   bool bit(const std::vector<uint32_t>& words, unsigned source) const {

@@ -12,6 +12,7 @@
 namespace godwit {
 namespace {
 
+using testing::describe;
 using testing::error_of;
 using testing::from_hex;
 using testing::load_bytes;
@@ -150,7 +151,7 @@ TEST(PlicState, LoadLowersWiresTheStreamHasLow) {
 TEST(PlicState, GoldenVersion1StreamStillLoads) {
   Bench destination(1, 7);
   ASSERT_TRUE(load_bytes(*destination.plic, from_hex(kGoldenV1)));
-  const Plic::State s = destination.plic->state();
+  const Plic::State s = destination.plic->snapshot();
   EXPECT_EQ(s.priority, (std::vector<uint32_t>{0, 0, 5, 0, 0, 0, 7, 1}));
   EXPECT_EQ(s.pending, (std::vector<uint32_t>{0x4}));
   EXPECT_EQ(s.enable, (std::vector<uint32_t>{0x44, 0x80}));
@@ -230,7 +231,7 @@ TEST(PlicState, FailedLoadLeavesPlicAndWiresAsTheyWere) {
 
 TEST(PlicState, DescriptionListsEveryFieldWithTypeAndSize) {
   Bench source(1, 7);
-  const nlohmann::json desc = source.plic->describe();
+  const nlohmann::json desc = describe(*source.plic);
   EXPECT_EQ(desc["vmsd_name"], "riscv_sifive_plic");
   EXPECT_EQ(desc["version"], 1);
   std::vector<std::string> names;
@@ -246,7 +247,7 @@ TEST(PlicState, DescriptionListsEveryFieldWithTypeAndSize) {
                        "enable[1]", "threshold[0]", "threshold[1]", "claimed[0]", "level[0]"}));
   // virt's PLIC: 96 priorities, 3 words per bitfield, 4 contexts for 2 harts.
   Bench virt(2);
-  EXPECT_EQ(virt.plic->describe()["fields"].size(), 2u + 96 + 3 + 12 + 4 + 3 + 3);
+  EXPECT_EQ(describe(*virt.plic)["fields"].size(), 2u + 96 + 3 + 12 + 4 + 3 + 3);
 }
 
 }  // namespace

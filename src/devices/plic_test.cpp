@@ -263,7 +263,7 @@ TEST_F(PlicTest, ResetForgetsClaims) {
   plic.reset();
   plic.set_irq(6, true);
   EXPECT_EQ(plic.read(pending(0), 4), 1u << 6);
-  EXPECT_EQ(plic.state().claimed[0], 0u);
+  EXPECT_EQ(plic.snapshot().claimed[0], 0u);
 }
 
 TEST(PlicSources, CountSetsTheLastSource) {
@@ -277,7 +277,7 @@ TEST(PlicSources, CountSetsTheLastSource) {
   EXPECT_NE(hart.external_mip() & mip::kMEIP, 0u);
   plic.set_irq(32, true);
   EXPECT_EQ(plic.read(Plic::kPendingBase + 4, 4), 0u);
-  EXPECT_EQ(plic.state().pending.size(), 1u);
+  EXPECT_EQ(plic.snapshot().pending.size(), 1u);
 }
 
 }  // namespace

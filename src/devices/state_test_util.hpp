@@ -1,5 +1,7 @@
 // Helpers for the devices' state tests: save a device to bytes, load bytes
-// into one, and spell streams as hex so golden streams read as literals.
+// into one, describe it, all through the stream adapter the board uses
+// (migration/state_section.hpp), and spell streams as hex so golden streams
+// read as literals.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,26 +14,35 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "migration/byte_channel.hpp"
+#include "migration/state_section.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"
 
 namespace godwit::testing {
 
-template <class Device>
-std::vector<uint8_t> save_bytes(const Device& device) {
+template <StateOwner Device>
+std::vector<uint8_t> save_bytes(Device& device) {
   MemorySink sink;
   StreamWriter out(sink);
-  device.save(out);
+  state_section("test", 0, device).save(out);
   EXPECT_TRUE(out.flush());
   return sink.data();
 }
 
-template <class Device>
+template <StateOwner Device>
 Status load_bytes(Device& device, const std::vector<uint8_t>& bytes, uint32_t version_id = 1) {
   MemorySource source(bytes);
   StreamReader in(source);
-  return device.load(in, version_id);
+  return state_section("test", 0, device).load(in, version_id);
+}
+
+// The description the stream's vmdesc carries for `device`.
+template <StateOwner Device>
+nlohmann::json describe(Device& device) {
+  return state_section("test", 0, device).describe();
 }
 
 // Hex digits to bytes; spaces, newlines and '|' (a reading aid) are skipped.

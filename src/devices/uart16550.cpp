@@ -24,19 +24,12 @@ void Uart16550::reset() {
   if (ready) notify_ready();
 }
 
-Uart16550::State Uart16550::state() const {
+Uart16550::State Uart16550::snapshot() const {
   std::lock_guard lock(mutex_);
   return state_;
 }
 
-void Uart16550::save(StreamWriter& out) const {
-  State copy = state();  // the lock is not held while the stream is written
-  save_state(out, copy);
-}
-
-Status Uart16550::load(StreamReader& in, uint32_t version_id) {
-  State loaded = state();
-  if (Status status = load_state(in, loaded, version_id); !status) return status;
+Status Uart16550::restore(const State& loaded) {
   bool ready;
   {
     std::lock_guard lock(mutex_);
@@ -47,11 +40,6 @@ Status Uart16550::load(StreamReader& in, uint32_t version_id) {
   }
   if (ready) notify_ready();
   return {};
-}
-
-nlohmann::json Uart16550::describe() const {
-  State copy = state();
-  return describe_state(copy);
 }
 
 unsigned Uart16550::trigger_level_locked() const {

@@ -31,7 +31,7 @@
 // already say it, as QEMU sends them.
 //
 // Threads: read()/write() on hart threads, can_receive()/receive() on the
-// I/O thread, reset() on the main thread, save()/load()/describe() on the
+// I/O thread, reset() on the main thread, snapshot()/restore() on the
 // migration thread; one mutex guards the state.
 // backend->write() runs under it, so bytes from several harts stay whole and
 // ordered; the backend's frontend_ready() is called with the mutex released,
@@ -45,19 +45,15 @@
 #include <span>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
 #include "chardev/char_backend.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
+#include "base/state_description.hpp"
+#include "devices/device.hpp"
 
 namespace godwit {
 
-class Uart16550 final : public MmioDevice, public CharFrontend {
+class Uart16550 final : public Device, public CharFrontend {
  public:
   static constexpr uint64_t kWindowBytes = 0x100;
   static constexpr size_t kFifoBytes = 16;
@@ -138,19 +134,16 @@ class Uart16550 final : public MmioDevice, public CharFrontend {
   std::string_view name() const override { return "uart0"; }
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
-  void reset();
+  void reset() override;
 
   size_t can_receive() override;
   void receive(std::span<const uint8_t> bytes) override;
 
-  State state() const;
-
-  // Migration: writes State; loads one (into a copy, so a bad stream leaves
-  // the device as it was), then re-drives the interrupt line from it. The
-  // backend is host-side and stays attached as it was.
-  void save(StreamWriter& out) const;
-  Status load(StreamReader& in, uint32_t version_id);
-  nlohmann::json describe() const;
+  // State as plain data. restore() replaces the registers and FIFO whole,
+  // then re-drives the interrupt line from them. The backend is host-side
+  // and stays attached as it was.
+  State snapshot() const;
+  Status restore(const State& state);
 
  private:
   unsigned trigger_level_locked() const;

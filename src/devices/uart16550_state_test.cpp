@@ -11,6 +11,7 @@
 namespace godwit {
 namespace {
 
+using testing::describe;
 using testing::error_of;
 using testing::FakeCharBackend;
 using testing::FakeInterruptController;
@@ -118,7 +119,7 @@ TEST(UartState, RoundTripRestoresRegistersFifoAndInterrupt) {
 TEST(UartState, GoldenVersion1StreamStillLoads) {
   Bench destination;
   ASSERT_TRUE(load_bytes(destination.uart, from_hex(kGoldenV1)));
-  const U::State s = destination.uart.state();
+  const U::State s = destination.uart.snapshot();
   EXPECT_EQ(s.divider, 0x1234);
   EXPECT_EQ(s.ier, 0x07);
   EXPECT_EQ(s.lcr, 0x03);
@@ -147,11 +148,11 @@ TEST(UartState, AbsentSubsectionsMeanEmptyFifoAndThrFromIir) {
   destination.set(U::kIirFcr, 0x01);
   destination.backend.feed("zz");
   destination.set(U::kIer, U::kIerThri);
-  ASSERT_TRUE(destination.uart.state().thr_ipending);
+  ASSERT_TRUE(destination.uart.snapshot().thr_ipending);
   Bench quiet;
   ASSERT_TRUE(load_bytes(destination.uart, save_bytes(quiet.uart)));
-  EXPECT_EQ(destination.uart.state().rx_count, 0);
-  EXPECT_FALSE(destination.uart.state().thr_ipending);
+  EXPECT_EQ(destination.uart.snapshot().rx_count, 0);
+  EXPECT_FALSE(destination.uart.snapshot().thr_ipending);
   EXPECT_EQ(save_bytes(destination.uart), save_bytes(quiet.uart));
   EXPECT_FALSE(destination.irq());
 }
@@ -164,7 +165,7 @@ TEST(UartState, ThrPendingShownByIirNeedsNoSubsection) {
   EXPECT_EQ(bytes.size(), 11u);  // the ten registers, divider being two bytes
   Bench destination;
   ASSERT_TRUE(load_bytes(destination.uart, bytes));
-  EXPECT_TRUE(destination.uart.state().thr_ipending);
+  EXPECT_TRUE(destination.uart.snapshot().thr_ipending);
   EXPECT_TRUE(destination.irq());
 }
 
@@ -226,7 +227,7 @@ TEST(UartState, FailedLoadLeavesTheUartAsItWas) {
 TEST(UartState, DescriptionListsEveryFieldWithTypeAndSize) {
   Bench source;
   drive(source);
-  const nlohmann::json desc = source.uart.describe();
+  const nlohmann::json desc = describe(source.uart);
   EXPECT_EQ(desc["vmsd_name"], "serial");
   EXPECT_EQ(desc["version"], 1);
   const nlohmann::json expected_fields = nlohmann::json::parse(R"([
@@ -254,7 +255,7 @@ TEST(UartState, DescriptionListsEveryFieldWithTypeAndSize) {
   ])"));
   // A quiet UART's stream holds no subsections, and its description says so.
   Bench quiet;
-  EXPECT_FALSE(quiet.uart.describe().contains("subsections"));
+  EXPECT_FALSE(describe(quiet.uart).contains("subsections"));
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ TEST_F(UartTest, DivisorLatchBehindDlab) {
   EXPECT_EQ(reg(U::kRbrThr), 0x01);
   EXPECT_EQ(reg(U::kIer), 0x02);
   EXPECT_TRUE(backend.output.empty());  // DLL writes are not data
-  EXPECT_EQ(uart.state().divider, 0x0201);
+  EXPECT_EQ(uart.snapshot().divider, 0x0201);
   set(U::kLcr, 0x03);
   EXPECT_EQ(reg(U::kLcr), 0x03);
   EXPECT_EQ(reg(U::kIer), 0x00);  // IER untouched by the DLM write
@@ -131,7 +131,7 @@ TEST_F(UartTest, DisablingThriDropsTheLine) {
   ASSERT_TRUE(irq());
   set(U::kIer, 0);
   EXPECT_FALSE(irq());
-  EXPECT_FALSE(uart.state().thr_ipending);
+  EXPECT_FALSE(uart.snapshot().thr_ipending);
 }
 
 TEST_F(UartTest, ThriIsNotSignalledWithoutIer) {
@@ -257,7 +257,7 @@ TEST_F(UartTest, FcrClearRxEmptiesTheFifo) {
   EXPECT_EQ(reg(U::kLsr) & U::kLsrDr, 0);
   EXPECT_FALSE(irq());
   EXPECT_EQ(uart.can_receive(), 16u);
-  EXPECT_EQ(uart.state().fcr, U::kFcrEnable);  // clear bits self-clear
+  EXPECT_EQ(uart.snapshot().fcr, U::kFcrEnable);  // clear bits self-clear
 }
 
 TEST_F(UartTest, TogglingFifoEnableFlushes) {
@@ -325,7 +325,7 @@ TEST_F(UartTest, ResetRestoresEverything) {
   EXPECT_EQ(reg(U::kMcr), 0x08);
   EXPECT_EQ(reg(U::kLsr), 0x60);
   EXPECT_EQ(reg(U::kScr), 0x00);
-  EXPECT_EQ(uart.state().divider, 0x0c);
+  EXPECT_EQ(uart.snapshot().divider, 0x0c);
   EXPECT_EQ(uart.can_receive(), 1u);
 }
 

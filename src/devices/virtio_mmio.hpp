@@ -13,18 +13,14 @@
 #include <cstdint>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
+#include "base/state_description.hpp"
+#include "devices/device.hpp"
 
 namespace godwit {
 
-class VirtioMmio final : public MmioDevice {
+class VirtioMmio final : public Device {
  public:
   static constexpr uint64_t kWindowBytes = 0x1000;
 
@@ -53,27 +49,16 @@ class VirtioMmio final : public MmioDevice {
   std::string_view name() const override { return "virtio-mmio"; }
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
-  // Migration of the empty description: a version check and nothing else.
-  void save(StreamWriter& out) const {
-    State copy = state_;
-    save_state(out, copy);
-  }
-  Status load(StreamReader& in, uint32_t version_id) {
-    State loaded = state_;
-    return load_state(in, loaded, version_id);
-  }
-  nlohmann::json describe() const {
-    State copy = state_;
-    return describe_state(copy);
-  }
+  // The empty description: its section is a version check and nothing else.
+  State snapshot() const { return {}; }
+  Status restore(const State&) { return {}; }
 
-  void reset() { irq_.set(false); }
+  void reset() override { irq_.set(false); }
 
   const IrqLine& irq() const { return irq_; }
 
  private:
   IrqLine irq_;
-  State state_;
 };
 
 }  // namespace godwit

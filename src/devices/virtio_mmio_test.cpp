@@ -68,7 +68,7 @@ TEST(VirtioMmio, StateIsEmptyButVersioned) {
   future.insert(future.end(), {0, 0, 0, 1});
   EXPECT_NE(godwit::testing::error_of(godwit::testing::load_bytes(device, future)).find("unknown subsection"),
             std::string::npos);
-  EXPECT_EQ(device.describe(),
+  EXPECT_EQ(testing::describe(device),
             (nlohmann::json{{"vmsd_name", "virtio_mmio"}, {"version", 1}, {"fields", nlohmann::json::array()}}));
 }
 

@@ -1,7 +1,8 @@
 // The flattened device tree handed to the guest in a1, built with libfdt.
 // Node names, compatibles and properties follow QEMU's virt board
 // (hw/riscv/virt.c) for the devices godwit has, so a kernel built for QEMU's
-// virt machine finds them where it expects.
+// virt machine finds them where it expects. The devices' nodes come from the
+// board's device list, each entry writing its own.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "machine/board_devices.hpp"
 
 namespace godwit {
 
@@ -17,6 +19,7 @@ struct DeviceTreeConfig {
   uint64_t ram_size = 0;
   unsigned harts = 1;
   std::string bootargs;  // empty: no /chosen/bootargs, as QEMU without -append
+  const BoardDevices* devices = nullptr;  // their nodes under /soc
 };
 
 Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config);

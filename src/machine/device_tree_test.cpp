@@ -3,10 +3,28 @@
 #include <gtest/gtest.h>
 #include <libfdt.h>
 
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "devices/test_fakes.hpp"
+#include "machine/virt_devices.hpp"
 
 namespace godwit {
 namespace {
+
+// The virt board's device list for `harts` harts, as the machine builds it.
+struct VirtBoard {
+  explicit VirtBoard(unsigned harts) : controls(harts) {
+    std::vector<HartControl*> wired;
+    for (HartControl& control : controls) wired.push_back(&control);
+    add_virt_devices(devices, {wired, clock, nullptr, power});
+  }
+  std::vector<HartControl> controls;
+  GuestClock clock;
+  testing::FakePowerControl power;
+  BoardDevices devices;
+};
 
 std::string string_prop(const std::vector<uint8_t>& blob, const char* path, const char* name) {
   const int node = fdt_path_offset(blob.data(), path);
@@ -27,7 +45,8 @@ uint64_t reg_base(const std::vector<uint8_t>& blob, const char* path, uint64_t* 
 }
 
 TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
-  DeviceTreeConfig config{0x80000000, 256ull << 20, 2, "console=ttyS0 ws=4"};
+  VirtBoard board(2);
+  DeviceTreeConfig config{0x80000000, 256ull << 20, 2, "console=ttyS0 ws=4", &board.devices};
   auto blob = build_device_tree(config);
   ASSERT_TRUE(blob) << blob.error().message();
   ASSERT_EQ(fdt_check_header(blob->data()), 0);
@@ -58,7 +77,8 @@ TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
 }
 
 TEST(DeviceTree, PlicContextsAreMachineThenSupervisorPerHart) {
-  auto blob = build_device_tree({0x80000000, 128ull << 20, 3, ""});
+  VirtBoard board(3);
+  auto blob = build_device_tree({0x80000000, 128ull << 20, 3, "", &board.devices});
   ASSERT_TRUE(blob);
   const int plic = fdt_path_offset(blob->data(), "/soc/plic@c000000");
   int len = 0;

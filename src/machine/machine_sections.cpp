@@ -1,26 +1,12 @@
-// The virt board's device state as migration stream sections: which devices
-// exist in which order, under the names QEMU would give them.
+// The virt board's state as migration stream sections, in save order: the
+// machine's own (shape, guest time, run state, pause stamp), the harts, the
+// board's device list, then the connections handed over by CPR.
 #include <memory>
 
 #include "machine/machine_state.hpp"
 #include "machine/virt_machine.hpp"
 
 namespace godwit {
-namespace {
-
-// A section for a device class with save/load/describe and a State::kVMState.
-template <class Device>
-DeviceSection device_section(const char* idstr, uint32_t instance, Device& device) {
-  return {idstr,
-          instance,
-          Device::State::kVMState.version_id,
-          [&device](StreamWriter& out) { device.save(out); },
-          [&device](StreamReader& in, uint32_t version) { return device.load(in, version); },
-          [&device] { return device.describe(); }};
-}
-
-}  // namespace
-
 std::vector<DeviceSection> VirtMachine::device_sections() {
   std::vector<DeviceSection> sections;
   sections.push_back({"virt-machine", 0, MachineShapeState::kVMState.version_id,
@@ -92,12 +78,7 @@ std::vector<DeviceSection> VirtMachine::device_sections() {
                         [&hart](StreamReader& in, uint32_t version) { return hart.load(in, version); },
                         [&hart] { return hart.describe(); }});
   }
-  sections.push_back(device_section("riscv_aclint", 0, *clint_));
-  sections.push_back(device_section("riscv_sifive_plic", 0, *plic_));
-  sections.push_back(device_section("serial", 0, *uart_));
-  sections.push_back(device_section("goldfish_rtc", 0, *rtc_));
-  sections.push_back(device_section("riscv.sifive.test", 0, *test_device_));
-  for (unsigned i = 0; i < virtio_.size(); ++i) sections.push_back(device_section("virtio-mmio", i, *virtio_[i]));
+  devices_.append_sections(sections);
   // Last: freezing the connections waits for commands in flight, which may
   // read device state; and nothing may be written to them after this.
   sections.push_back({"godwit-connections", 0, connections_section_version(),

@@ -8,6 +8,7 @@
 #include "chardev/chardev_factory.hpp"
 #include "machine/boot_rom.hpp"
 #include "machine/device_tree.hpp"
+#include "machine/virt_devices.hpp"
 #include "machine/virt_memory_map.hpp"
 
 namespace godwit {
@@ -141,24 +142,8 @@ Status VirtMachine::create_devices() {
     if (serial == nullptr) return fail("-serial: chardev '" + config_.serial_chardev_ids.front() + "' not found");
   }
 
-  plic_ = std::make_unique<Plic>(controls, virt::kPlicSources);
-  clint_ = std::make_unique<Clint>(controls, clock_);
-  uart_ = std::make_unique<Uart16550>(serial, IrqLine(plic_.get(), virt::kUartIrq));
-  rtc_ = std::make_unique<GoldfishRtc>(clock_, IrqLine(plic_.get(), virt::kRtcIrq));
-  test_device_ = std::make_unique<SifiveTest>(*this);
-  for (unsigned i = 0; i < virt::kVirtioCount; ++i) {
-    virtio_.push_back(std::make_unique<VirtioMmio>(IrqLine(plic_.get(), virt::kVirtioIrqFirst + i)));
-  }
-
-  Status status = memory_.map_mmio(virt::kTestBase, virt::kTestSize, *test_device_);
-  if (status) status = memory_.map_mmio(virt::kRtcBase, virt::kRtcSize, *rtc_);
-  if (status) status = memory_.map_mmio(virt::kClintBase, virt::kClintSize, *clint_);
-  if (status) status = memory_.map_mmio(virt::kPlicBase, virt::kPlicSize, *plic_);
-  if (status) status = memory_.map_mmio(virt::kUartBase, virt::kUartSize, *uart_);
-  for (unsigned i = 0; status && i < virt::kVirtioCount; ++i) {
-    status = memory_.map_mmio(virt::kVirtioBase + i * virt::kVirtioStride, virt::kVirtioStride, *virtio_[i]);
-  }
-  return status;
+  rtc_ = add_virt_devices(devices_, {controls, clock_, serial, *this}).rtc;
+  return devices_.map(memory_);
 }
 
 Status VirtMachine::load_images() {
@@ -183,6 +168,7 @@ Status VirtMachine::load_images() {
   tree.ram_size = ram_->size_bytes();
   tree.harts = config_.smp;
   tree.bootargs = config_.append;
+  tree.devices = &devices_;
   auto blob = build_device_tree(tree);
   if (!blob) return std::unexpected(std::move(blob.error()));
   device_tree_ = std::move(*blob);
@@ -259,6 +245,10 @@ void VirtMachine::stop_harts() {
 void VirtMachine::pause() {
   for (auto& control : controls_) control->request_pause();
   for (auto& control : controls_) control->wait_parked();
+  // With no hart to start new device work, what is in flight can finish:
+  // after this, device state is complete (and RAM holds what it wrote) for
+  // `stop`, a migration's switchover and every CPR mode's save.
+  devices_.quiesce();
   clock_.stop();
   std::lock_guard lock(mutex_);
   if (run_state_ == RunState::kRunning) run_state_ = RunState::kPaused;
@@ -266,6 +256,7 @@ void VirtMachine::pause() {
 
 void VirtMachine::resume() {
   clock_.start();
+  devices_.unquiesce();
   for (auto& hart : harts_) hart->flush_caches();
   for (auto& control : controls_) control->resume();
   std::lock_guard lock(mutex_);
@@ -274,11 +265,7 @@ void VirtMachine::resume() {
 
 void VirtMachine::reset() {
   pause();
-  plic_->reset();
-  clint_->reset();
-  uart_->reset();
-  rtc_->reset();
-  for (auto& device : virtio_) device->reset();
+  devices_.reset();
   // QEMU re-copies ROM blobs (kernel, device tree) on reset; RAM is otherwise kept.
   if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, memory_);
   (void)memory_.write_bytes(device_tree_address_, device_tree_);

@@ -26,15 +26,11 @@
 #include "chardev/char_backend.hpp"
 #include "cpu/hart.hpp"
 #include "cpu/hart_control.hpp"
-#include "devices/clint.hpp"
 #include "devices/goldfish_rtc.hpp"
-#include "devices/plic.hpp"
 #include "devices/power_control.hpp"
-#include "devices/sifive_test_device.hpp"
-#include "devices/uart16550.hpp"
-#include "devices/virtio_mmio.hpp"
 #include "io/fd_store.hpp"
 #include "io/io_loop.hpp"
+#include "machine/board_devices.hpp"
 #include "machine/elf_loader.hpp"
 #include "base/guest_clock.hpp"
 #include "machine/htif.hpp"
@@ -124,6 +120,10 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
   CharBackend* find_chardev(const std::string& id) const;
   const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
+  // The board's devices. A device added before start() (tests: one with
+  // work in flight) takes part in every loop over them; map it with
+  // BoardDevices::map or AddressSpace::map_mmio itself.
+  BoardDevices& devices() { return devices_; }
 
   // Every device's and hart's state as migration stream sections, in the
   // order they are saved. Save and load only while the machine is paused.
@@ -204,12 +204,10 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   std::vector<std::thread> hart_threads_;
   std::unique_ptr<std::atomic<int>[]> hart_thread_ids_;
 
-  std::unique_ptr<Plic> plic_;
-  std::unique_ptr<Clint> clint_;
-  std::unique_ptr<Uart16550> uart_;
-  std::unique_ptr<GoldfishRtc> rtc_;
-  std::unique_ptr<SifiveTest> test_device_;
-  std::vector<std::unique_ptr<VirtioMmio>> virtio_;
+  // The board's devices: one list drives mapping, reset, quiesce, the
+  // device tree and the stream sections (virt_devices.cpp).
+  BoardDevices devices_;
+  GoldfishRtc* rtc_ = nullptr;  // in devices_; polled for its alarm
 
   std::vector<uint8_t> kernel_image_;
   LoadedKernel kernel_;
