@@ -5,73 +5,40 @@
 
 #include "machine/machine_state.hpp"
 #include "machine/virt_machine.hpp"
+#include "migration/state_section.hpp"
 
 namespace godwit {
 std::vector<DeviceSection> VirtMachine::device_sections() {
   std::vector<DeviceSection> sections;
-  sections.push_back({"virt-machine", 0, MachineShapeState::kVMState.version_id,
-                      [this](StreamWriter& out) {
-                        MachineShapeState shape{hart_count(), ram_->size_bytes()};
-                        save_state(out, shape);
-                      },
-                      [this](StreamReader& in, uint32_t version) {
-                        // equal() compares against the values this machine holds.
-                        MachineShapeState shape{hart_count(), ram_->size_bytes()};
-                        return load_state(in, shape, version);
-                      },
-                      [this] {
-                        MachineShapeState shape{hart_count(), ram_->size_bytes()};
-                        return describe_state(shape);
-                      }});
+  // equal() fields: a destination of another shape refuses the stream.
+  sections.push_back(state_section<MachineShapeState>(
+      "virt-machine", 0, [this] { return MachineShapeState{hart_count(), ram_->size_bytes()}; },
+      [](const MachineShapeState&) -> Status { return {}; }));
   // Guest time next: devices that compare against it load after it is set.
-  sections.push_back({"timer", 0, GuestClockState::kVMState.version_id,
-                      [this](StreamWriter& out) {
-                        GuestClockState state{clock_.ns()};
-                        save_state(out, state);
-                      },
-                      [this](StreamReader& in, uint32_t version) -> Status {
-                        GuestClockState state;
-                        if (auto status = load_state(in, state, version); !status) return status;
-                        if (clock_.running()) return fail("timer: guest time can only be restored while stopped");
-                        clock_.set_ns(state.guest_ns);
-                        return {};
-                      },
-                      [this] {
-                        GuestClockState state{clock_.ns()};
-                        return describe_state(state);
-                      }});
-  sections.push_back({"globalstate", 0, GlobalState::kVMState.version_id,
-                      [this](StreamWriter& out) {
-                        GlobalState state;
-                        state.set_text(run_state_name(state_before_migration_));
-                        save_state(out, state);
-                      },
-                      [this](StreamReader& in, uint32_t version) -> Status {
-                        GlobalState state;
-                        if (auto status = load_state(in, state, version); !status) return status;
-                        incoming_source_state_ = state.text();
-                        return {};
-                      },
-                      [this] {
-                        GlobalState state;
-                        state.set_text(run_state_name(state_before_migration_));
-                        return describe_state(state);
-                      }});
-  sections.push_back({"godwit-pause", 0, PauseStampState::kVMState.version_id,
-                      [this](StreamWriter& out) {
-                        PauseStampState state{stopped_at_ns_, host_boot_id_hash()};
-                        save_state(out, state);
-                      },
-                      [this](StreamReader& in, uint32_t version) -> Status {
-                        PauseStampState state;
-                        if (auto status = load_state(in, state, version); !status) return status;
-                        incoming_stopped_at_ns_ = state.boot_id_hash == host_boot_id_hash() ? state.stopped_at_ns : 0;
-                        return {};
-                      },
-                      [this] {
-                        PauseStampState state{stopped_at_ns_, host_boot_id_hash()};
-                        return describe_state(state);
-                      }});
+  sections.push_back(state_section<GuestClockState>(
+      "timer", 0, [this] { return GuestClockState{clock_.ns()}; },
+      [this](const GuestClockState& state) -> Status {
+        if (clock_.running()) return fail("timer: guest time can only be restored while stopped");
+        clock_.set_ns(state.guest_ns);
+        return {};
+      }));
+  sections.push_back(state_section<GlobalState>(
+      "globalstate", 0,
+      [this] {
+        GlobalState state;
+        state.set_text(run_state_name(state_before_migration_));
+        return state;
+      },
+      [this](const GlobalState& state) -> Status {
+        incoming_source_state_ = state.text();
+        return {};
+      }));
+  sections.push_back(state_section<PauseStampState>(
+      "godwit-pause", 0, [this] { return PauseStampState{stopped_at_ns_, host_boot_id_hash()}; },
+      [this](const PauseStampState& state) -> Status {
+        incoming_stopped_at_ns_ = state.boot_id_hash == host_boot_id_hash() ? state.stopped_at_ns : 0;
+        return {};
+      }));
   for (unsigned i = 0; i < harts_.size(); ++i) {
     Hart& hart = *harts_[i];
     sections.push_back({"cpu", i, HartState::kVMState.version_id, [&hart](StreamWriter& out) { hart.save(out); },

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "base/state_description.hpp"
@@ -18,25 +19,36 @@
 
 namespace godwit {
 
-// A section named `idstr`/`instance_id` (QEMU's idstr and instance id) for
-// `owner`, at its description's version. `owner` must outlive the section.
+// A section named `idstr`/`instance_id` (QEMU's idstr and instance id) whose
+// state `snapshot()` returns and `restore(const State&)` takes, at the
+// description's version. Both must outlive the section.
+template <StateStruct State, class Snapshot, class Restore>
+  requires std::is_invocable_r_v<State, Snapshot&> && std::is_invocable_r_v<Status, Restore&, const State&>
+DeviceSection state_section(std::string idstr, uint32_t instance_id, Snapshot snapshot, Restore restore) {
+  return {std::move(idstr), instance_id, State::kVMState.version_id,
+          [snapshot](StreamWriter& out) mutable {
+            State state = snapshot();  // no device lock is held while the stream is written
+            save_state(out, state);
+          },
+          [snapshot, restore](StreamReader& in, uint32_t version_id) mutable -> Status {
+            State state = snapshot();
+            if (Status status = load_state(in, state, version_id); !status) return status;
+            return restore(std::as_const(state));
+          },
+          [snapshot]() mutable {
+            State state = snapshot();
+            return describe_state(state);
+          }};
+}
+
+// The same for an owner of described state (a device, a hart), which must
+// outlive the section.
 template <StateOwner Owner>
 DeviceSection state_section(std::string idstr, uint32_t instance_id, Owner& owner) {
   using State = typename Owner::State;
-  return {std::move(idstr), instance_id, State::kVMState.version_id,
-          [&owner](StreamWriter& out) {
-            State state = owner.snapshot();  // no device lock is held while the stream is written
-            save_state(out, state);
-          },
-          [&owner](StreamReader& in, uint32_t version_id) -> Status {
-            State state = owner.snapshot();
-            if (Status status = load_state(in, state, version_id); !status) return status;
-            return owner.restore(state);
-          },
-          [&owner] {
-            State state = owner.snapshot();
-            return describe_state(state);
-          }};
+  return state_section<State>(
+      std::move(idstr), instance_id, [&owner] { return owner.snapshot(); },
+      [&owner](const State& state) { return owner.restore(state); });
 }
 
 }  // namespace godwit
