@@ -138,7 +138,7 @@ class DeviceQuiesceTest : public ::testing::Test {
   }
   // The device's section as the stream would carry it: be32 started, be32 completed.
   std::vector<uint8_t> saved_section() {
-    for (const DeviceSection& section : machine_->device_sections()) {
+    for (const DeviceSection& section : machine_->migration_side().device_sections()) {
       if (section.idstr != "test-in-flight") continue;
       MemorySink sink;
       StreamWriter out(sink);
@@ -178,7 +178,7 @@ TEST_F(DeviceQuiesceTest, SwitchoverSavesStateAfterWorkInFlightAndAFailedMigrati
   auto exit_status = std::async(std::launch::async, [&vm] { return vm.run_until_exit(); });
 
   ASSERT_TRUE(vm.memory().write(kDeviceBase, 4, 1));
-  MigratableVm& migratable = vm;
+  MigratableVm& migratable = vm.migration_side();
   ASSERT_TRUE(migratable.stop_for_switchover());  // what the migration thread calls
   EXPECT_EQ(vm.run_state(), RunState::kFinishMigrate);
   EXPECT_TRUE(device_->harts_parked_at_quiesce);

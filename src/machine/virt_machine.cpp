@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 
 #include "chardev/chardev_factory.hpp"
 #include "machine/boot_rom.hpp"
@@ -33,25 +34,8 @@ Result<std::unique_ptr<VirtMachine>> VirtMachine::create(const MachineConfig& co
   auto built = machine->build();
   machine->handed_over_ = nullptr;
   if (!built) return std::unexpected(std::move(built.error()));
-  FdStore& fds = machine->fd_store_;
-  machine->migration_ = std::make_unique<Migration>(*machine, [&fds](const std::string& name) -> Result<int> {
-    const int fd = fds.take_named(name);
-    if (fd < 0) return fail("File descriptor named '" + name + "' has not been found");
-    return fd;
-  });
-  if (handed_over != nullptr) {
-    std::function<void()> after_listen;
-    close_unadopted_connection_fds(*handed_over);
-    if (cpr_channel) {
-      // The old godwit goes on once this one listens on its main channel,
-      // knowing which connections this one took over.
-      machine->cpr_channel_ = std::move(cpr_channel);
-      after_listen = [channel = machine->cpr_channel_.get(), adopted = machine->adopted_chardevs()] {
-        channel->close_channel(adopted);
-      };
-    }
-    machine->migration_->expect_cpr(handed_over->mode, std::move(after_listen));
-  }
+  machine->migration_side_ = std::make_unique<VirtMigration>(*machine);
+  if (handed_over != nullptr) machine->migration_side_->expect_cpr(*handed_over, std::move(cpr_channel));
   machine->autostart_ = !config.start_paused;
   // A destination is in inmigrate from the first query on.
   if (!config.incoming.empty()) machine->run_state_ = RunState::kInmigrate;
@@ -201,7 +185,7 @@ VirtMachine::~VirtMachine() {
     serving_requests_ = false;
     requests_.clear();  // a migration thread waiting on a task sees it dropped
   }
-  if (migration_) migration_->shutdown();
+  if (migration_side_) migration_side_->shutdown();
   stop_harts();
   io_loop_.stop();
 }
@@ -405,11 +389,29 @@ int VirtMachine::run_until_exit() {
         requests_.clear();
       }
       // A migration must not outlive the loop that serves its requests.
-      migration_->shutdown();
+      migration_side_->shutdown();
       pause();
       return *exit_code;
     }
   }
 }
+
+Status VirtMachine::run_on_main_and_wait(std::function<void()> task) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  // Only the task holds the promise, so that dropping the task breaks it.
+  run_on_main([done = std::move(done), task = std::move(task)] {
+    task();
+    done->set_value();
+  });
+  // A task dropped unserved (the machine is exiting) breaks the promise.
+  try {
+    finished.get();
+  } catch (const std::future_error&) {
+    return fail("the machine is shutting down");
+  }
+  return {};
+}
+
 
 }  // namespace godwit

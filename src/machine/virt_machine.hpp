@@ -38,19 +38,13 @@
 #include "machine/run_state.hpp"
 #include "memory/address_space.hpp"
 #include "memory/memory_backend.hpp"
+#include "machine/virt_migration.hpp"
 #include "migration/cpr_state.hpp"
-#include "migration/device_section.hpp"
-#include "migration/migratable_vm.hpp"
 #include "migration/migration.hpp"
 
 namespace godwit {
 
-// CLOCK_MONOTONIC in ns, and a hash of this boot's id: two processes on one
-// host and boot compare monotonic times.
-uint64_t monotonic_ns();
-uint64_t host_boot_id_hash();
-
-class VirtMachine final : public PowerControl, public MigratableVm {
+class VirtMachine final : public PowerControl {
  public:
   // Builds everything (RAM, devices, chardevs, kernel, device tree) without
   // running any guest code. Fails with one line naming what was wrong.
@@ -125,37 +119,27 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   // BoardDevices::map or AddressSpace::map_mmio itself.
   BoardDevices& devices() { return devices_; }
 
-  // Every device's and hart's state as migration stream sections, in the
-  // order they are saved. Save and load only while the machine is paused.
-  std::vector<DeviceSection> device_sections() override;
-
-  // Migrations of this machine (migrate, -incoming, query-migrate).
-  Migration& migration() { return *migration_; }
+  // The board's side of migrations (migrate, -incoming, query-migrate).
+  VirtMigration& migration_side() { return *migration_side_; }
+  Migration& migration() { return migration_side_->migration(); }
   // -incoming URI: binds the listening socket (before the monitors answer,
   // so a client never finds the destination not yet listening); fails for a
   // bad address. accept_incoming() then takes the stream, after start().
-  Status listen_incoming_from_command_line();
-  void accept_incoming() { migration_->accept_incoming(); }
+  Status listen_incoming_from_command_line() { return migration_side_->listen_incoming_from_command_line(); }
+  void accept_incoming() { migration().accept_incoming(); }
 
-  // MigratableVm (migration threads).
-  std::string_view machine_type() const override { return config_.machine_type; }
-  std::vector<RamBlockView> ram_blocks() override;
-  Result<std::vector<CprFdRef>> cpr_fds() override;
-  void before_exec() override;
-  void after_failed_exec() override;
-  Status start_dirty_log() override { return memory_.start_dirty_log(); }
-  void stop_dirty_log() override { memory_.stop_dirty_log(); }
-  DirtyLog& dirty_log() override { return *memory_.dirty_log(); }
-  Status stop_for_switchover() override;
-  void finish_outgoing(bool success) override;
-  void finish_incoming(const Status& result) override;
-  // CPR connection handover (virt_machine_connections.cpp).
-  void hand_over_connections(std::vector<std::string> chardev_ids) override;
-  std::vector<std::string> connection_chardevs() override;
-  // The chardevs built on an old program's descriptors.
-  std::vector<std::string> adopted_chardevs() const;
-  void emit_migration_status(MigrationStatus status) override;
-  void emit_migration_pass(uint64_t pass) override;
+  // For the board's migration side (virt_migration.hpp), which drives the
+  // life cycle from the migration threads through these.
+  // Runs `task` on the main thread and waits for it; fails if the machine
+  // stops serving requests first (it is going away).
+  Status run_on_main_and_wait(std::function<void()> task);
+  void set_run_state(RunState state);
+  void emit(MachineEvent event);
+  // Whether a destination runs the guest once the stream is loaded (-S,
+  // stop and cont in inmigrate decide).
+  bool autostart() const { return autostart_; }
+  // The guest's main RAM.
+  const MemoryBackend& ram() const { return *ram_; }
 
  private:
   struct Request {
@@ -175,20 +159,7 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   Status load_images();
   void post(Request request);
   void stop_harts();
-  void emit(MachineEvent event);
-  void set_run_state(RunState state);
   void guest_poweroff(int exit_code);
-  // Runs `task` on the main thread and waits for it; fails if the machine
-  // stops serving requests first (it is going away).
-  Status run_on_main_and_wait(std::function<void()> task);
-  // The "godwit-connections" section and the handover around it.
-  void save_connections(StreamWriter& out);
-  Status load_connections(StreamReader& in, uint32_t version);
-  nlohmann::json describe_connections() const;
-  static uint32_t connections_section_version();
-  void finish_connection_handover(bool success);  // source
-  void resume_adopted_connections();               // destination
-  static void close_unadopted_connection_fds(CprState& handed_over);
 
   MachineConfig config_;
   GuestClock clock_;
@@ -224,22 +195,10 @@ class VirtMachine final : public PowerControl, public MigratableVm {
   EventListener event_listener_;  // main thread
   bool serving_requests_ = true;  // false once run_until_exit returned: posts are dropped
 
-  // Migration. The object goes first: its threads use everything above.
-  RunState state_before_migration_ = RunState::kRunning;  // main thread
-  bool autostart_ = true;                 // destination: run after loading (-S, stop and cont in inmigrate)
-  uint64_t stopped_at_ns_ = 0;             // source: monotonic ns when the harts stopped for the switchover
-  uint64_t incoming_stopped_at_ns_ = 0;    // destination: the source's, when on this host and boot
-  std::string incoming_source_state_;     // destination: the source's run state, from "globalstate"
-  std::unique_ptr<Migration> migration_;
-  std::unique_ptr<CprReceiver> cpr_channel_;  // held open until the main channel listens
-  CprState* handed_over_ = nullptr;           // during build() only
-  // CPR connection handover, on the migration thread: which chardevs go
-  // (source), those frozen at the switchover, the size of the section for
-  // its description; what the stream carried for each (destination).
-  std::vector<std::string> connection_handover_ids_;
-  std::vector<CharBackend*> frozen_connections_;
-  uint64_t saved_connections_bytes_ = 0;
-  std::map<std::string, ConnectionState> incoming_connections_;
+  bool autostart_ = true;  // destination: run after loading (-S, stop and cont in inmigrate)
+  CprState* handed_over_ = nullptr;  // during build() only
+  // Last: its threads use everything above.
+  std::unique_ptr<VirtMigration> migration_side_;
 };
 
 }  // namespace godwit

@@ -1,24 +1,10 @@
-// CPR connection handover: monitor and serial connections that outlive the
-// program. Their descriptors travel with the CPR state (cpr_fds); what the
-// backends and monitor sessions hold in memory travels in the stream's
-// "godwit-connections" section, written last, with the guest stopped:
-//
-//   old side  quiesce (no new input, no new command) -> wait for commands
-//             in flight to answer -> freeze (stop touching the descriptors,
-//             take the unsent output and the sessions' state) -> section;
-//             then release them (success) or serve them again (failure).
-//   new side  adopt matching descriptors at build (dormant) -> load the
-//             section -> resume each adopted connection before the guest
-//             resumes, so that the old program's unsent output, then the
-//             MIGRATION and RESUME events, then the new guest output arrive
-//             in that order.
+#include "machine/connection_handover.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 
-#include "machine/virt_machine.hpp"
 
 namespace godwit {
 namespace {
@@ -47,7 +33,7 @@ bool get_bytes(StreamReader& in, uint32_t limit, std::vector<uint8_t>& bytes) {
 
 }  // namespace
 
-std::vector<std::string> VirtMachine::connection_chardevs() {
+std::vector<std::string> ConnectionHandover::connection_chardevs() const {
   std::vector<std::string> ids;
   for (const auto& chardev : chardevs_) {
     if (!chardev->connection_fds().empty()) ids.push_back(chardev->id());
@@ -55,11 +41,7 @@ std::vector<std::string> VirtMachine::connection_chardevs() {
   return ids;
 }
 
-void VirtMachine::hand_over_connections(std::vector<std::string> chardev_ids) {
-  connection_handover_ids_ = std::move(chardev_ids);
-}
-
-std::vector<std::string> VirtMachine::adopted_chardevs() const {
+std::vector<std::string> ConnectionHandover::adopted_chardevs() const {
   std::vector<std::string> ids;
   for (const auto& chardev : chardevs_) {
     if (chardev->adopted()) ids.push_back(chardev->id());
@@ -67,10 +49,15 @@ std::vector<std::string> VirtMachine::adopted_chardevs() const {
   return ids;
 }
 
-void VirtMachine::save_connections(StreamWriter& out) {
+DeviceSection ConnectionHandover::section() {
+  return {"godwit-connections", 0, kConnectionsVersion, [this](StreamWriter& out) { save(out); },
+          [this](StreamReader& in, uint32_t) { return load(in); }, [this] { return describe(); }};
+}
+
+void ConnectionHandover::save(StreamWriter& out) {
   std::vector<CharBackend*> chosen;
   for (const auto& chardev : chardevs_) {
-    if (std::ranges::find(connection_handover_ids_, chardev->id()) != connection_handover_ids_.end()) {
+    if (std::ranges::find(chosen_ids_, chardev->id()) != chosen_ids_.end()) {
       chosen.push_back(chardev.get());
     }
   }
@@ -81,11 +68,11 @@ void VirtMachine::save_connections(StreamWriter& out) {
     });
     // A command already handed to the main thread answers before the
     // connection freezes; its reply is then queued (or sent) below.
-    (void)run_on_main_and_wait([] {});
+    (void)drain_main_();
     io_loop_.run_and_wait([&] {
       for (size_t i = 0; i < chosen.size(); ++i) states[i] = chosen[i]->freeze_connection();
     });
-    frozen_connections_ = chosen;
+    frozen_ = chosen;
   }
   const uint64_t start = out.bytes_written();
   out.put_be32(static_cast<uint32_t>(chosen.size()));
@@ -96,15 +83,14 @@ void VirtMachine::save_connections(StreamWriter& out) {
     put_bytes(out, states[i].unsent_output);
     put_bytes(out, states[i].frontend_state);
   }
-  saved_connections_bytes_ = out.bytes_written() - start;
+  saved_bytes_ = out.bytes_written() - start;
 }
 
-Status VirtMachine::load_connections(StreamReader& in, uint32_t version) {
-  (void)version;
+Status ConnectionHandover::load(StreamReader& in) {
   const uint32_t count = in.get_be32();
   if (in.failed()) return in.status();
   if (count > kMaxConnections) return fail(std::to_string(count) + " connections is more than " + std::to_string(kMaxConnections));
-  incoming_connections_.clear();
+  incoming_.clear();
   for (uint32_t i = 0; i < count; ++i) {
     std::vector<uint8_t> id;
     ConnectionState state;
@@ -116,29 +102,27 @@ Status VirtMachine::load_connections(StreamReader& in, uint32_t version) {
     if (!get_bytes(in, kMaxFrontendStateBytes, state.frontend_state)) {
       return fail("connection " + std::to_string(i) + ": bad front end state");
     }
-    incoming_connections_[std::string(id.begin(), id.end())] = std::move(state);
+    incoming_[std::string(id.begin(), id.end())] = std::move(state);
   }
   return {};
 }
 
-nlohmann::json VirtMachine::describe_connections() const {
+nlohmann::json ConnectionHandover::describe() const {
   // A count, then records of variable length the describer cannot spell
   // field by field: shown as one buffer.
   nlohmann::json fields = nlohmann::json::array();
   fields.push_back({{"name", "count"}, {"type", "uint32"}, {"size", 4}});
-  if (saved_connections_bytes_ > 4) {
-    fields.push_back({{"name", "connections"}, {"type", "buffer"}, {"size", saved_connections_bytes_ - 4}});
+  if (saved_bytes_ > 4) {
+    fields.push_back({{"name", "connections"}, {"type", "buffer"}, {"size", saved_bytes_ - 4}});
   }
   return {{"vmsd_name", "godwit-connections"}, {"version", kConnectionsVersion}, {"fields", std::move(fields)}};
 }
 
-uint32_t VirtMachine::connections_section_version() { return kConnectionsVersion; }
-
-void VirtMachine::finish_connection_handover(bool success) {
-  std::vector<CharBackend*> frozen = std::move(frozen_connections_);
-  frozen_connections_.clear();
-  connection_handover_ids_.clear();
-  if (frozen.empty()) return;
+bool ConnectionHandover::finish(bool success, const std::vector<std::string>& monitor_chardevs) {
+  std::vector<CharBackend*> frozen = std::move(frozen_);
+  frozen_.clear();
+  chosen_ids_.clear();
+  if (frozen.empty()) return false;
   io_loop_.run_and_wait([&] {
     for (CharBackend* chardev : frozen) {
       if (success) {
@@ -148,27 +132,22 @@ void VirtMachine::finish_connection_handover(bool success) {
       }
     }
   });
-  if (!success || config_.monitors.empty()) return;
-  for (const MonitorConfig& monitor : config_.monitors) {
-    const bool gone = std::ranges::any_of(frozen, [&](CharBackend* c) { return c->id() == monitor.chardev_id; });
-    if (!gone) return;
-  }
-  // Every monitor now belongs to the new process: nobody can reach this one
-  // any more, so it leaves on its own instead of lingering in postmigrate.
-  std::fprintf(stderr, "godwit: the new process took over every monitor connection; exiting\n");
-  request_quit(0, ShutdownCause::kHostQmpQuit);
+  if (!success || monitor_chardevs.empty()) return false;
+  return std::ranges::all_of(monitor_chardevs, [&](const std::string& id) {
+    return std::ranges::any_of(frozen, [&](CharBackend* c) { return c->id() == id; });
+  });
 }
 
-void VirtMachine::resume_adopted_connections() {
+void ConnectionHandover::resume_adopted() {
   std::vector<std::pair<CharBackend*, std::optional<ConnectionState>>> adopted;
   for (const auto& chardev : chardevs_) {
     if (!chardev->adopted()) continue;
-    auto found = incoming_connections_.find(chardev->id());
-    adopted.emplace_back(chardev.get(), found == incoming_connections_.end()
+    auto found = incoming_.find(chardev->id());
+    adopted.emplace_back(chardev.get(), found == incoming_.end()
                                             ? std::nullopt
                                             : std::optional<ConnectionState>(std::move(found->second)));
   }
-  incoming_connections_.clear();
+  incoming_.clear();
   if (adopted.empty()) return;
   // Posted, not waited for: the events and guest output that follow are
   // posted or queued after it, and keep their order.
@@ -177,8 +156,7 @@ void VirtMachine::resume_adopted_connections() {
   });
 }
 
-void VirtMachine::close_unadopted_connection_fds(CprState& handed_over) {
-  // A client nobody here serves must see its connection end, not hang.
+void ConnectionHandover::close_unadopted_fds(CprState& handed_over) {
   for (CprFd& fd : handed_over.fds) {
     if (fd.fd() >= 0 && fd.name().rfind("chardev:", 0) == 0) ::close(fd.take());
   }

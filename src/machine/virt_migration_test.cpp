@@ -29,7 +29,7 @@ class MachineSectionsTest : public ::testing::Test {
     writer.write_header("virt");
     uint32_t next_id = 0;
     nlohmann::json devices = nlohmann::json::array();
-    write_device_sections(writer, vm.device_sections(), next_id, &devices);
+    write_device_sections(writer, vm.migration_side().device_sections(), next_id, &devices);
     writer.write_eof({{"page_size", savevm::kPageSize}, {"devices", devices}});
     EXPECT_TRUE(out.flush());
     return sink.data();
@@ -40,7 +40,7 @@ class MachineSectionsTest : public ::testing::Test {
     StreamReader in(source);
     savevm::Reader reader(in);
     if (auto s = reader.read_header("virt"); !s) return s;
-    const auto sections = vm.device_sections();
+    const auto sections = vm.migration_side().device_sections();
     for (;;) {
       auto header = reader.read_section_header();
       if (!header) return std::unexpected(header.error());
@@ -79,7 +79,7 @@ TEST_F(MachineSectionsTest, DeviceStateMovesToAnIdenticalMachineAndRunsOn) {
 
 TEST_F(MachineSectionsTest, DescriptionNamesEverySection) {
   auto vm = make(1);
-  const auto sections = vm->device_sections();
+  const auto sections = vm->migration_side().device_sections();
   std::vector<std::string> names;
   for (const auto& s : sections) names.push_back(s.idstr + "/" + std::to_string(s.instance_id));
   EXPECT_EQ(names[0], "virt-machine/0");
