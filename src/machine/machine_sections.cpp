@@ -88,9 +88,20 @@ std::vector<DeviceSection> VirtMachine::device_sections() {
                       }});
   for (unsigned i = 0; i < harts_.size(); ++i) {
     Hart& hart = *harts_[i];
-    sections.push_back({"cpu", i, HartState::kVMState.version_id, [&hart](StreamWriter& out) { hart.save(out); },
-                        [&hart](StreamReader& in, uint32_t version) { return hart.load(in, version); },
-                        [&hart] { return hart.describe(); }});
+    sections.push_back({"cpu", i, HartState::kVMState.version_id,
+                        [&hart](StreamWriter& out) {
+                          HartState state = hart.snapshot();
+                          save_state(out, state);
+                        },
+                        [&hart](StreamReader& in, uint32_t version) {
+                          HartState state = hart.snapshot();
+                          if (auto status = load_state(in, state, version); !status) return status;
+                          return hart.restore(state);
+                        },
+                        [&hart] {
+                          HartState state = hart.snapshot();
+                          return describe_state(state);
+                        }});
   }
   sections.push_back(device_section("riscv_aclint", 0, *clint_));
   sections.push_back(device_section("riscv_sifive_plic", 0, *plic_));
