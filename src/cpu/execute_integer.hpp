@@ -1,7 +1,8 @@
 // RV64I computational instructions, jumps and branches, and RV64M, inline
-// for the interpreter's dispatch switch (Hart::dispatch); internal to
-// src/cpu. Division follows the spec's table of corner cases (unprivileged
-// 13.2): no traps, x/0 = all ones, x%0 = x, INT_MIN/-1 = INT_MIN, rem 0.
+// for the interpreter's dispatch switch (InterpreterEngine::dispatch);
+// internal to src/cpu. Division follows the spec's table of corner cases
+// (unprivileged 13.2): no traps, x/0 = all ones, x%0 = x, INT_MIN/-1 =
+// INT_MIN, rem 0.
 #pragma once
 
 #include <cstdint>

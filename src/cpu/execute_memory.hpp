@@ -1,5 +1,5 @@
-// Loads and stores, inline for the interpreter's dispatch switch
-// (Hart::dispatch); internal to src/cpu. Plain accesses may be misaligned:
+// Loads and stores, inline for the interpreter's dispatch
+// (InterpreterEngine::dispatch); internal to src/cpu. Plain accesses may be misaligned:
 // the TLB path copies bytes, the slow path (execute_memory.cpp, mmu.cpp)
 // splits them.
 #pragma once

@@ -1,28 +1,22 @@
-// The execution loop: find the block of decoded instructions at pc (through
-// the current-page cache and the previous block's successors), compare its
-// bytes with memory, run it, and between batches look at run control, the
-// timer and interrupts.
+// The architectural core's life cycle and run loop: reset, restore, batches
+// on the engine and the counting after them, and instruction fetch.
 #include "cpu/hart.hpp"
 
 #include <cstring>
-#include <iterator>
+#include <string>
 
-#include "cpu/csr_defs.hpp"
-#include "cpu/execute.hpp"
-#include "cpu/execute_integer.hpp"
-#include "cpu/execute_memory.hpp"
-#include "cpu/memory_access.hpp"
+#include "cpu/instruction_table.hpp"
 
 namespace godwit {
 
-Hart::Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const GuestClock& clock)
+Hart::Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const GuestClock& clock,
+           EngineFactory make_engine)
     : hart_id_(hart_id),
       memory_(memory),
       control_(control),
       clock_(clock),
       tlbs_(std::make_unique<Tlb[]>(4)),
-      decode_cache_(std::make_unique<DecodedInstruction[]>(kDecodeEntries)),
-      blocks_(kBlocks) {
+      engine_(make_engine(*this)) {
   reset(0);
 }
 
@@ -38,36 +32,43 @@ void Hart::reset(uint64_t pc) {
 
 void Hart::flush_caches() {
   flush_tlb();
-  // Raw bits 0 are an illegal instruction, so an all-zero tag decoded as
-  // such is a valid entry: no separate "empty" marker is needed.
-  const DecodedInstruction empty = decode(0);
-  for (unsigned i = 0; i < kDecodeEntries; ++i) decode_cache_[i] = empty;
-  blocks_.clear();
+  engine_->flush();
 }
 
-void Hart::save(StreamWriter& out) const {
-  HartState copy = state_;
-  save_state(out, copy);
-}
+namespace {
 
-Status Hart::load(StreamReader& in, uint32_t version_id) {
-  HartState loaded = state_;
-  if (Status status = load_state(in, loaded, version_id); !status) return status;
-  state_ = loaded;
+// Walks a description for its validate() checks alone: the first one that
+// fails, with the description's name in front as a load would put it.
+class StateChecker {
+ public:
+  template <class T>
+  void field(std::string_view, T&) {}
+  void validate(bool ok, const std::string& message) {
+    if (!ok && error_.empty()) error_ = message;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+}  // namespace
+
+Status Hart::restore(const HartState& state) {
+  HartState checked = state;
+  StateChecker checker;
+  checked.visit_state(checker);
+  if (!checker.error().empty()) return fail(std::string(HartState::kVMState.name) + ": " + checker.error());
+  state_ = state;
   flush_caches();
   return {};
-}
-
-nlohmann::json Hart::describe() const {
-  HartState copy = state_;
-  return describe_state(copy);
 }
 
 void Hart::run() {
   for (;;) {
     if (control_.attention() && !control_.service()) break;
     check_interrupts();
-    execute_batch(kBatch);
+    run_batch(kBatch);
   }
   control_.mark_exited();
 }
@@ -76,199 +77,18 @@ uint64_t Hart::step(uint64_t max_instructions) {
   uint64_t retired = 0;
   while (max_instructions > 0) {
     check_interrupts();
-    const BatchResult batch = execute_batch(max_instructions < kBatch ? max_instructions : kBatch);
+    const ExecutionEngine::BatchResult batch = run_batch(max_instructions < kBatch ? max_instructions : kBatch);
     retired += batch.retired;
     max_instructions -= batch.attempted;
   }
   return retired;
 }
 
-[[gnu::always_inline]] inline uint64_t Hart::dispatch(const DecodedInstruction& d, uint64_t pc) {
-  switch (d.op) {
-#define GODWIT_DISPATCH(name) \
-  case Op::name:              \
-    return Execute::name(*this, d, pc);
-    GODWIT_EXECUTE_FUNCTIONS(GODWIT_DISPATCH)
-#undef GODWIT_DISPATCH
-  }
-  __builtin_unreachable();  // decode() only produces the enumerators above
-}
-
-namespace {
-
-// Execute functions defined out of line (execute_memory.cpp,
-// execute_system.cpp) may trap or read the pc from HartState: the loop stores
-// the pc before calling them. The inline ones take it as an argument, and
-// loads and stores store it themselves on their slow paths.
-constexpr bool is_out_of_line(Op op) { return op >= Op::lr_w; }
-static_assert(Op::remuw < Op::lr_w && Op::lr_w < Op::illegal, "GODWIT_EXECUTE_FUNCTIONS lists the inline ones first");
-
-// Instructions that may write RAM: the loop checks whether they hit the
-// running block.
-constexpr bool may_write_memory(Op op) {
-  return (op >= Op::sb && op <= Op::sd) || (op >= Op::sc_w && op <= Op::amomaxu_d);
-}
-
-// Instructions that write no register, so x0 needs no repair after them.
-constexpr bool writes_no_register(Op op) {
-  return (op >= Op::beq && op <= Op::bgeu) || (op >= Op::sb && op <= Op::sd);
-}
-
-// Not an execute function: the entry after a block's last instruction,
-// whose handler leaves the block.
-#define GODWIT_COUNT_OP(name) +1
-constexpr auto kBlockEnd = static_cast<Op>(0 GODWIT_EXECUTE_FUNCTIONS(GODWIT_COUNT_OP));
-#undef GODWIT_COUNT_OP
-
-// Whether the `size` (at least 4) bytes at `memory` equal `copy`: in 16-byte
-// chunks, the last one overlapping the one before it rather than reading
-// past the end. The branches depend only on the block, so they predict.
-[[gnu::always_inline]] inline bool same_bytes(const uint8_t* memory, const uint8_t* copy, uint32_t size) {
-  using Chunk = uint64_t __attribute__((vector_size(16)));
-  auto chunk = [&](uint32_t at) {
-    Chunk a, b;
-    std::memcpy(&a, memory + at, 16);
-    std::memcpy(&b, copy + at, 16);
-    return a ^ b;
-  };
-  auto word = [&](uint32_t at) {
-    uint64_t a, b;
-    std::memcpy(&a, memory + at, 8);
-    std::memcpy(&b, copy + at, 8);
-    return a ^ b;
-  };
-  if (size < 16) {
-    if (size >= 8) return (word(0) | word(size - 8)) == 0;
-    uint32_t a, b, c, d;
-    std::memcpy(&a, memory, 4);
-    std::memcpy(&b, copy, 4);
-    std::memcpy(&c, memory + size - 4, 4);
-    std::memcpy(&d, copy + size - 4, 4);
-    return ((a ^ b) | (c ^ d)) == 0;
-  }
-  Chunk difference = chunk(size - 16);
-  if (size > 16) difference |= chunk(0);
-  if (size > 32) difference |= chunk(16);
-  if (size > 48) difference |= chunk(32);
-  if (size > 64) [[unlikely]] {
-    for (uint32_t at = 48; at + 16 < size; at += 16) difference |= chunk(at);
-  }
-  return (difference[0] | difference[1]) == 0;
-}
-
-}  // namespace
-
-// Runs until `budget` instructions were attempted or an execute function
-// asked to stop (an interrupt may have become pending, or wfi slept).
-// Adds the instructions retired to the counters.
-//
-// Inside a block each instruction jumps straight to the next one's handler
-// (GCC's labels as values): one indirect branch per handler predicts far
-// better than the single shared one of a switch.
-Hart::BatchResult Hart::execute_batch(uint64_t budget) {
-  static const void* const kHandlers[] = {
-#define GODWIT_HANDLER_ADDRESS(name) &&handle_##name,
-      GODWIT_EXECUTE_FUNCTIONS(GODWIT_HANDLER_ADDRESS)
-#undef GODWIT_HANDLER_ADDRESS
-      &&block_end,  // kBlockEnd
-  };
-  static_assert(std::size(kHandlers) == static_cast<unsigned>(kBlockEnd) + 1);
-  HartState& s = state_;
+ExecutionEngine::BatchResult Hart::run_batch(uint64_t budget) {
   exceptions_in_batch_ = 0;
   stop_batch_ = false;
-  uint64_t pc = s.pc;
-  uint64_t attempted = 0;
-  uint8_t* const table = reinterpret_cast<uint8_t*>(blocks_.data());
-  Block* previous = &blocks_[0];  // any block: successors are checked by tag
-  uint64_t previous_end = ~0ull;  // pc after previous's last instruction
-  while (attempted < budget && !stop_batch_) {
-    const uint64_t page_offset = pc - fetch_page_va_;
-    if (page_offset > kPageSize - 4) [[unlikely]] {
-      // Another page, the page's last two bytes, or no host page: one
-      // instruction the slow way.
-      s.pc = pc;
-      retired_in_batch_ = attempted;
-      if (const DecodedInstruction* d = fetch_slow()) {
-        pc = dispatch(*d, pc);
-        s.x[0] = 0;
-        code_written_ = false;  // it may have hit the last block run: no matter
-      } else {
-        pc = s.pc;  // the fetch trapped
-      }
-      ++attempted;  // a fetch fault counts too, so a trap loop cannot spin forever
-      continue;
-    }
-    const uint8_t* const code = fetch_page_host_ + page_offset;
-    Block* block = reinterpret_cast<Block*>(table + previous->successor[pc != previous_end]);
-    if (block->tag != pc + 1) [[unlikely]] {
-      block = &blocks_[(pc >> 1) % kBlocks];
-      if (block->tag != pc + 1) build_block(*block, pc, code, page_offset);
-      previous->successor[pc != previous_end] = static_cast<uint32_t>(reinterpret_cast<uint8_t*>(block) - table);
-    }
-    if (!same_bytes(code, block->code, block->bytes)) [[unlikely]] {
-      build_block(*block, pc, code, page_offset);  // the code changed
-    }
-    previous = block;
-    running_code_ = code;
-    running_bytes_ = block->bytes;
-    const DecodedInstruction* d = block->instructions;
-    const uint64_t block_pc = pc;
-    uint64_t next;
-    if (block->count > budget - attempted) [[unlikely]] {
-      // The batch ends inside this block: one instruction at a time.
-      const DecodedInstruction* const end = d + (budget - attempted);
-      do {
-        const DecodedInstruction& current = *d++;
-        const uint64_t here = block_pc + current.offset;
-        s.pc = here;
-        retired_in_batch_ = attempted + static_cast<uint64_t>(d - block->instructions) - 1;
-        next = dispatch(current, here);
-        s.x[0] = 0;
-        if (next != here + current.length) break;
-      } while (d != end && !code_written_);
-      goto block_done;
-    }
-    goto* kHandlers[static_cast<unsigned>(d->op)];
-
-    // Each handler runs *d and goes on to the next instruction's handler, or
-    // leaves the block after a jump or trap, or after a store into the block
-    // itself. Only the entry after the last instruction checks for the end.
-#define GODWIT_HANDLER(name)                                                         \
-  handle_##name : {                                                                  \
-    const DecodedInstruction& current = *d++;                                        \
-    const uint64_t here = block_pc + current.offset;                                 \
-    if constexpr (is_out_of_line(Op::name)) {                                        \
-      s.pc = here;                                                                   \
-      retired_in_batch_ = attempted + static_cast<uint64_t>(d - block->instructions) - 1; \
-    }                                                                                \
-    next = Execute::name(*this, current, here);                                      \
-    if constexpr (!writes_no_register(Op::name)) s.x[0] = 0;                         \
-    if (next != here + current.length) [[unlikely]] goto block_done;                 \
-    if constexpr (may_write_memory(Op::name)) {                                      \
-      if (code_written_) [[unlikely]] goto block_done;                               \
-    }                                                                                \
-    /* An operand unique to the handler keeps GCC from merging the handlers' */     \
-    /* identical tails into one shared indirect jump, which predicts badly. */       \
-    __asm__ volatile("" : : "i"(static_cast<int>(Op::name)));                        \
-    goto* kHandlers[static_cast<unsigned>(d->op)];                                   \
-  }
-    GODWIT_EXECUTE_FUNCTIONS(GODWIT_HANDLER)
-#undef GODWIT_HANDLER
-
-  block_end:
-    next = block_pc + block->end_offset;
-  block_done:
-    if (code_written_) [[unlikely]] {
-      code_written_ = false;
-      block->tag = 0;  // empty: rebuilt from the new bytes at its next entry
-    }
-    attempted += static_cast<uint64_t>(d - block->instructions);
-    previous_end = block_pc + block->end_offset;
-    pc = next;
-  }
-  s.pc = pc;
-  retired_in_batch_ = attempted;
-  const BatchResult result{attempted, retired_so_far()};
+  const ExecutionEngine::BatchResult result = engine_->execute_batch(budget);
+  HartState& s = state_;
   const uint64_t retired = result.retired;
   // Zicntr: mcountinhibit.CY (bit 0) and .IR (bit 2) freeze the counters.
   if ((s.mcountinhibit & 1) == 0) s.mcycle += retired;
@@ -277,27 +97,6 @@ Hart::BatchResult Hart::execute_batch(uint64_t budget) {
   retired_in_batch_ = 0;
   exceptions_in_batch_ = 0;
   return result;
-}
-
-void Hart::build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset) {
-  static_assert((kBlockInstructions - 1) * 4 <= UINT8_MAX, "offsets must fit DecodedInstruction::offset");
-  block.tag = pc + 1;
-  block.count = 0;
-  uint32_t offset = 0;
-  // Every instruction's 4-byte fetch must stay inside the page.
-  while (block.count < kBlockInstructions && page_offset + offset <= kPageSize - 4) {
-    uint32_t raw;
-    std::memcpy(&raw, code + offset, 4);
-    DecodedInstruction& d = block.instructions[block.count++];
-    d = *lookup_decoded(pc + offset, raw);
-    d.offset = static_cast<uint8_t>(offset);
-    block.bytes = offset + 4;
-    offset += d.length;
-    if (d.ends_block) break;
-  }
-  block.end_offset = offset;
-  block.instructions[block.count].op = kBlockEnd;
-  std::memcpy(block.code, code, block.bytes);
 }
 
 // Fetches one 16-bit parcel; traps (and returns false) on a fault.
@@ -317,46 +116,36 @@ bool Hart::fetch_parcel(uint64_t va, uint16_t& parcel) {
   return true;
 }
 
-// The slow fetch: a new page (enter it in the page cache when it is RAM or a
-// whole ROM page), the last two bytes of a page, or a ROM smaller than a page.
-const DecodedInstruction* Hart::fetch_slow() {
+// A new page (enter it in the page cache when it is RAM or a whole ROM page),
+// the last two bytes of a page, or a ROM smaller than a page.
+bool Hart::fetch_instruction(uint32_t& raw) {
   HartState& s = state_;
   const uint64_t page_va = s.pc & ~(kPageSize - 1);
   uint64_t pa;
   const Fault fault = translate(s.pc, Access::kExecute, s.privilege, pa);
   if (fault != Fault::kNone) {
     raise_access_fault(Access::kExecute, fault, s.pc);
-    return nullptr;
+    return false;
   }
   const uint64_t page_pa = pa & ~(kPageSize - 1);
   if (const uint8_t* host = memory_.readable_ptr(page_pa, kPageSize)) {
     fetch_page_va_ = page_va;
     fetch_page_host_ = host;
     if (s.pc - page_va <= kPageSize - 4) {
-      uint32_t raw;
       std::memcpy(&raw, host + (s.pc - page_va), 4);
-      return lookup_decoded(s.pc, raw);
+      return true;
     }
   }
   // Parcel by parcel: the instruction may straddle two pages.
   uint16_t low;
-  if (!fetch_parcel(s.pc, low)) return nullptr;
-  uint32_t raw = low;
+  if (!fetch_parcel(s.pc, low)) return false;
+  raw = low;
   if (!is_compressed(raw)) {
     uint16_t high;
-    if (!fetch_parcel(s.pc + 2, high)) return nullptr;
+    if (!fetch_parcel(s.pc + 2, high)) return false;
     raw |= static_cast<uint32_t>(high) << 16;
   }
-  return lookup_decoded(s.pc, raw);
-}
-
-const DecodedInstruction* Hart::lookup_decoded(uint64_t pc, uint32_t raw) {
-  DecodedInstruction* entry = &decode_cache_[(pc >> 1) % kDecodeEntries];
-  if (entry->raw != raw) {
-    *entry = decode(raw);
-    entry->raw = raw;
-  }
-  return entry;
+  return true;
 }
 
 }  // namespace godwit

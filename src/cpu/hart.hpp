@@ -1,20 +1,24 @@
 // One RV64IMAC hart: Zicsr, Zifencei, Zicntr, M/S/U modes, Sv39.
 //
+// Hart is the architectural core: HartState (registers, pc, privilege,
+// CSRs), the MMU with its TLBs, traps, interrupts, the counters and run
+// control. Instructions are run by an ExecutionEngine the hart owns, chosen
+// at construction (the interpreter unless told otherwise); the contract
+// between the two is written in execution_engine.hpp. Execute (one function
+// per instruction) and the engines are friends: they reach the core's
+// internals directly, which keeps the hot path free of calls.
+//
 // Threads: a Hart belongs to one host thread, the one that calls run() (or
 // step() in tests and benchmarks). Other threads talk to it only through its
-// HartControl; state() and flush_caches() are for the owner, or for anyone
-// while the hart is parked or not running.
+// HartControl; state(), snapshot(), restore() and flush_caches() are for the
+// owner, or for anyone while the hart is parked or not running.
 //
-// Speed comes from host-side caches that are not architectural state:
-// blocks of decoded instructions (each block's bytes compared with memory
-// when it is entered, so writes by any other hart or by DMA are seen at the
-// next block, a store into the running block ends it, and fence.i, which
-// ends its block, costs nothing), a
-// direct-mapped TLB per privilege and access type holding host addresses of
-// RAM pages, and the host address of the page being executed. Instructions
-// are counted per batch; run control, the timer and interrupts are looked at
-// between batches of at most kBatch instructions, or sooner when an
-// instruction may have unmasked an interrupt.
+// Host-side caches that are not architectural state: a direct-mapped TLB
+// per privilege and access type holding host addresses of RAM pages, the
+// host address of the page being executed, and whatever the engine keeps.
+// Instructions are counted per batch; run control, the timer and interrupts
+// are looked at between batches of at most kBatch instructions, or sooner
+// when an instruction may have unmasked an interrupt.
 #pragma once
 
 #include <cstdint>
@@ -22,24 +26,22 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "base/error.hpp"
-#include "base/zeroed_table.hpp"
+#include "base/guest_clock.hpp"
+#include "base/state_description.hpp"
+#include "cpu/execution_engine.hpp"
 #include "cpu/hart_control.hpp"
 #include "cpu/hart_state.hpp"
-#include "cpu/instruction_table.hpp"
-#include "base/guest_clock.hpp"
 #include "memory/address_space.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
 
 namespace godwit {
 
 class Hart {
  public:
-  Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const GuestClock& clock);
+  using State = HartState;
+
+  Hart(unsigned hart_id, AddressSpace& memory, HartControl& control, const GuestClock& clock,
+       EngineFactory make_engine = make_interpreter_engine);
   ~Hart();
   Hart(const Hart&) = delete;
   Hart& operator=(const Hart&) = delete;
@@ -60,21 +62,26 @@ class Hart {
   // checked before each batch. Returns the number retired.
   uint64_t step(uint64_t max_instructions);
 
-  // Drops TLB and decoded instructions; call after changing state() from
-  // outside (privilege, satp, mstatus, memory mappings).
+  // Drops the TLB and everything the engine cached; call after changing
+  // state() from outside (privilege, satp, mstatus, memory mappings).
   void flush_caches();
 
-  // Migration of HartState (the "cpu" description). Like state(), these are
-  // for the owner or for anyone while the hart is parked or not running: the
-  // migration thread calls them between HartControl::wait_parked() and
-  // resume(). load() reads into a copy, so a bad stream leaves the hart as it
-  // was; on success it replaces the state and drops the TLB and decoded
-  // instructions, which were built for the old state. The device-owned mip
-  // bits and mtimecmp arrive through HartControl when the CLINT and PLIC load.
-  // instructions_retired() counts what this host ran and is not carried.
-  void save(StreamWriter& out) const;
-  Status load(StreamReader& in, uint32_t version_id);
-  nlohmann::json describe() const;
+  // Guest-physical bytes [address, address + size_bytes) were written by
+  // something other than this hart (DMA, a loader): tells the engine.
+  void invalidate_code(uint64_t address, uint64_t size_bytes) { engine_->invalidate_code(address, size_bytes); }
+
+  // The hart's state as plain data (the "cpu" description, HartState). Like
+  // state(), these are for the owner or for anyone while the hart is parked
+  // or not running: the migration thread calls them between
+  // HartControl::wait_parked() and resume(). restore() checks what HartState
+  // says it must hold and refuses a state that breaks it, leaving the hart as
+  // it was; on success it replaces the state and drops the TLB and the
+  // engine's caches, which were built for the old state. The device-owned mip
+  // bits and mtimecmp arrive through HartControl when the CLINT and PLIC are
+  // restored. instructions_retired() counts what this host ran and is not
+  // carried.
+  HartState snapshot() const { return state_; }
+  Status restore(const HartState& state);
 
   unsigned hart_id() const { return hart_id_; }
 
@@ -94,6 +101,7 @@ class Hart {
 
  private:
   friend struct Execute;
+  friend class InterpreterEngine;
 
   enum class Access : uint8_t { kRead = 0, kWrite = 1, kExecute = 2 };
   enum class Fault : uint8_t { kNone, kPage, kAccess };
@@ -101,9 +109,6 @@ class Hart {
   static constexpr uint64_t kPageSize = 4096;
   static constexpr unsigned kPageShift = 12;
   static constexpr unsigned kTlbEntries = 256;
-  static constexpr unsigned kDecodeEntries = 1u << 12;
-  static constexpr unsigned kBlocks = 1u << 11;
-  static constexpr unsigned kBlockInstructions = 32;  // offsets fit DecodedInstruction::offset
   static constexpr uint64_t kBatch = 2048;  // about 5 us of guest time
 
   // A TLB entry maps the 4 KiB page `tag` (va >> 12) to host memory: the host
@@ -117,50 +122,18 @@ class Hart {
     TlbEntry entries[3][kTlbEntries];  // by Access
   };
 
-  // Straight-line instructions from `pc` up to the first one that ends a
-  // block (or kBlockInstructions, or the end of the page). Running a block
-  // walks an array instead of computing each next pc from the last. On every
-  // entry the block's bytes are compared with a copy taken when it was
-  // built, so a block is run only while memory (through the current mapping)
-  // still holds what was decoded: writes by other harts or devices are seen
-  // at the next block entry, and a store by this hart into the running block
-  // ends it after the store. Blocks are found by virtual pc alone: the
-  // comparison makes a block built under another mapping (or privilege)
-  // correct wherever its bytes match.
-  //
-  // All-zero bytes are an empty block (see ZeroedTable): the table costs
-  // nothing until used, and clearing it is one madvise.
-  struct Block {
-    uint64_t tag;  // virtual pc of the first instruction, plus one; 0: empty
-    uint32_t count;
-    uint32_t bytes;       // compared at entry: through the last instruction's 4-byte fetch
-    uint32_t end_offset;  // of the pc after the last instruction
-    // The blocks that last followed this one, by fall-through (0) and jump
-    // (1), as byte offsets in the table: tried before the table, and trusted
-    // only if their tag matches. 0 is just another block.
-    uint32_t successor[2];
-    uint8_t code[kBlockInstructions * 4];
-    // `count` instructions, then one whose op is kBlockEnd.
-    DecodedInstruction instructions[kBlockInstructions + 1];
-  };
-
-  // --- execution loop (hart.cpp) ---
-  struct BatchResult {
-    uint64_t attempted;
-    uint64_t retired;
-  };
-  BatchResult execute_batch(uint64_t budget);
-  // Runs d's execute function (a switch over Op, so the simple ones inline).
-  uint64_t dispatch(const DecodedInstruction& d, uint64_t pc);
-  const DecodedInstruction* fetch_slow();
-  // The decode-cache entry for `raw` at `pc`, decoding on a miss. The tag is
-  // all fetched bits, even for a 16-bit instruction.
-  const DecodedInstruction* lookup_decoded(uint64_t pc, uint32_t raw);
-  void build_block(Block& block, uint64_t pc, const uint8_t* code, uint64_t page_offset);
+  // --- batches (hart.cpp) ---
+  // Runs one batch on the engine, then counts what retired.
+  ExecutionEngine::BatchResult run_batch(uint64_t budget);
+  // The raw bits of the instruction at HartState::pc, through the fetch page
+  // cache (which this fills when the page is RAM or a whole ROM page); traps
+  // and returns false on a fault. Both parcels may be fetched separately, as
+  // an instruction may straddle two pages.
+  bool fetch_instruction(uint32_t& raw);
   bool fetch_parcel(uint64_t va, uint16_t& parcel);
   uint64_t retired_so_far() const { return retired_in_batch_ - exceptions_in_batch_; }
-  // Records a store by this hart to RAM at `host`: if it overlaps the block
-  // being run, that block stops after the store (execute_batch).
+  // Records a store by this hart to RAM at `host`: if it overlaps the code
+  // the engine is running, the engine stops after the store.
   void note_code_write(const uint8_t* host, unsigned size) {
     const uintptr_t distance = reinterpret_cast<uintptr_t>(host) + size - 1 - reinterpret_cast<uintptr_t>(running_code_);
     if (distance < running_bytes_ + size - 1) [[unlikely]] code_written_ = true;
@@ -222,16 +195,18 @@ class Hart {
   HartControl& control_;
   const GuestClock& clock_;
 
-  // Per-batch bookkeeping, touched by execute functions. HartState::pc holds
-  // the pc of the instruction being executed (its trap epc).
+  // Per-batch bookkeeping, shared by the engine, execute functions, traps and
+  // CSRs. HartState::pc holds the pc of the instruction being executed (its
+  // trap epc).
   uint64_t retired_in_batch_ = 0;  // attempts before the current instruction
   uint64_t exceptions_in_batch_ = 0;
   bool stop_batch_ = false;
   uint64_t instructions_retired_ = 0;
-  bool code_written_ = false;  // a store hit the running block (note_code_write)
+  bool code_written_ = false;  // a store hit the running code (note_code_write)
 
-  // Host bytes of the block being run (between blocks: of the last one run;
-  // execute_batch discards what a store outside any block reports).
+  // Host bytes of the code the engine is running (the interpreter: the block
+  // being run, between blocks the last one run; it discards what a store
+  // outside any block reports).
   const uint8_t* running_code_ = nullptr;
   uint64_t running_bytes_ = 0;
 
@@ -241,8 +216,10 @@ class Hart {
 
   Tlb* data_tlb_ = nullptr;             // tlbs_[data_privilege()]
   std::unique_ptr<Tlb[]> tlbs_;         // by Privilege value (index 2 unused)
-  std::unique_ptr<DecodedInstruction[]> decode_cache_;
-  ZeroedTable<Block> blocks_;
+
+  std::unique_ptr<ExecutionEngine> engine_;
 };
+
+static_assert(StateOwner<Hart>);
 
 }  // namespace godwit

@@ -1,12 +1,13 @@
 // The architectural state of one RV64 hart, as plain data.
 //
 // Everything a migration stream must carry lives here and nothing else does:
-// the TLB and the decoded-instruction cache are host-side accelerators that
+// the TLB and the execution engine's caches are host-side accelerators that
 // Hart rebuilds (Hart::flush_caches()) after this struct was changed from
 // outside. The struct is trivially copyable so it can be saved by value.
 //
 // Migration: visit_state() is the "cpu" description, every field above in
-// order; Hart::save()/load() write and read it. QEMU's RISC-V "cpu" carries
+// order; Hart::snapshot() hands it out and Hart::restore() takes it back,
+// and the stream side writes and reads it. QEMU's RISC-V "cpu" carries
 // more (FPU, vector, hypervisor, debug triggers) for extensions this hart
 // does not have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
 // the CLINT and PLIC re-drive them when they are loaded.

@@ -8,7 +8,7 @@
 //
 // An execute function is named by an Op rather than a pointer: the
 // interpreter dispatches with a switch over Op, which lets the compiler
-// inline the simple ones into its loop (see Hart::dispatch).
+// inline the simple ones into its loop (see InterpreterEngine::dispatch).
 #pragma once
 
 #include <cstdint>

@@ -236,10 +236,7 @@ std::vector<DeviceSection> VirtMigration::device_sections() {
         return {};
       }));
   for (unsigned i = 0; i < m.hart_count(); ++i) {
-    Hart& hart = m.hart(i);
-    sections.push_back({"cpu", i, HartState::kVMState.version_id, [&hart](StreamWriter& out) { hart.save(out); },
-                        [&hart](StreamReader& in, uint32_t version) { return hart.load(in, version); },
-                        [&hart] { return hart.describe(); }});
+    sections.push_back(state_section("cpu", i, m.hart(i)));
   }
   m.devices().append_sections(sections);
   // Last: freezing the connections waits for commands in flight, which may
