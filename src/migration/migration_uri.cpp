@@ -1,13 +1,11 @@
 #include "migration/migration_uri.hpp"
 
-#include <cerrno>
-#include <cmath>
 #include <set>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
-#include "base/errno_text.hpp"
+#include "base/size_parse.hpp"
 
 namespace godwit {
 namespace {
@@ -77,86 +75,6 @@ Result<InetAddress> parse_inet(const std::string& text, MigrationDirection direc
   auto number = parse_port(port, text, direction);
   if (!number) return std::unexpected(number.error());
   return InetAddress{host, *number};
-}
-
-// qemu_strtosz's unit letters, binary multiples.
-int suffix_shift(char c) {
-  switch (c) {
-    case 'B': case 'b': return 0;
-    case 'K': case 'k': return 10;
-    case 'M': case 'm': return 20;
-    case 'G': case 'g': return 30;
-    case 'T': case 't': return 40;
-    case 'P': case 'p': return 50;
-    case 'E': case 'e': return 60;
-    default: return -1;
-  }
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Returns 0 or an errno value (EINVAL, ERANGE), as qemu_strtosz.
-int strtosz(const std::string& text, uint64_t& result) {
-  size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-  const size_t digits_begin = i;
-  unsigned __int128 value = 0;
-  bool overflow = false;
-  while (i < text.size() && is_digit(text[i])) {
-    value = value * 10 + static_cast<unsigned>(text[i] - '0');
-    if (value > UINT64_MAX) overflow = true, value = UINT64_MAX;
-    ++i;
-  }
-  const bool have_digits = i > digits_begin;
-  if (overflow) return ERANGE;
-  long double fraction = 0;
-  if (have_digits && value == 0 && i < text.size() && (text[i] == 'x' || text[i] == 'X')) {
-    // Hex: no fraction and no suffix (QEMU insists on both).
-    ++i;
-    const size_t hex_begin = i;
-    value = 0;
-    while (i < text.size() && hex_value(text[i]) >= 0) {
-      value = value * 16 + static_cast<unsigned>(hex_value(text[i]));
-      if (value > UINT64_MAX) return ERANGE;
-      ++i;
-    }
-    if (i == hex_begin) return EINVAL;
-    if (i != text.size()) return EINVAL;
-    result = static_cast<uint64_t>(value);
-    return 0;
-  }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    long double scale = 0.1L;
-    const size_t fraction_begin = i;
-    while (i < text.size() && is_digit(text[i])) {
-      fraction += scale * (text[i] - '0');
-      scale /= 10;
-      ++i;
-    }
-    if (i == fraction_begin && !have_digits) return EINVAL;
-  } else if (!have_digits) {
-    return EINVAL;
-  }
-  int shift = 0;
-  if (i < text.size() && suffix_shift(text[i]) >= 0) {
-    shift = suffix_shift(text[i]);
-    ++i;
-  }
-  if (i != text.size()) return EINVAL;
-  if (shift == 0 && fraction != 0) return EINVAL;  // fractional bytes
-  const unsigned __int128 scaled =
-      (value << shift) + static_cast<unsigned __int128>(std::llround(fraction * std::ldexp(1.0L, shift)));
-  if (scaled > UINT64_MAX) return ERANGE;
-  result = static_cast<uint64_t>(scaled);
-  return 0;
 }
 
 // ---- channels: QAPI input visitor wording ----------------------------------
@@ -414,11 +332,9 @@ std::string to_string(const MigrationAddress& address) {
 }
 
 Result<uint64_t> parse_file_offset(const std::string& text) {
-  uint64_t value = 0;
-  if (int err = strtosz(text, value); err != 0) {
-    return fail("file URI has bad offset " + text + ": " + errno_text(err));
-  }
-  return value;
+  auto offset = parse_size(text, kFileOffsetSize);
+  if (!offset) return fail("file URI has bad offset " + text + ": " + offset.error().message());
+  return *offset;
 }
 
 Result<MigrationAddress> parse_migration_uri(const std::string& uri,
