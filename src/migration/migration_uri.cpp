@@ -17,64 +17,40 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 std::string in_quotes(const std::string& text) { return "'" + text + "'"; }
 
 // godwit accepts numeric ports only (QEMU also takes service names).
-Result<uint16_t> parse_port(const std::string& port, const std::string& where,
+Result<uint16_t> parse_migration_port(const std::string& port, const std::string& where,
                             MigrationDirection direction) {
-  uint32_t value = 0;
-  bool ok = !port.empty() && port.size() <= 5;
-  for (char c : port) {
-    if (c < '0' || c > '9') {
-      ok = false;
-      break;
-    }
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (!ok || value > 65535) {
+  const auto value = parse_port(port);
+  if (!value) {
     return fail("invalid port " + in_quotes(port) + " in address " + in_quotes(where) +
                 ": expected a number from " +
                 (direction == MigrationDirection::incoming ? "0" : "1") + " to 65535");
   }
-  if (value == 0 && direction == MigrationDirection::outgoing) {
+  if (*value == 0 && direction == MigrationDirection::outgoing) {
     return fail("port 0 in address " + in_quotes(where) +
                 " is only valid for an incoming migration");
   }
-  return static_cast<uint16_t>(value);
+  return *value;
 }
 
 // util/qemu-sockets.c inet_parse: ":PORT", "[V6]:PORT" or "HOST:PORT",
 // then ",option" flags, which godwit does not take.
 Result<InetAddress> parse_inet(const std::string& text, MigrationDirection direction) {
-  std::string host;
-  size_t port_begin = 0;
-  if (starts_with(text, ":")) {
-    port_begin = 1;
-    if (port_begin >= text.size() || text[port_begin] == ',') {
-      return fail("error parsing port in address " + in_quotes(text));
+  auto parts = split_host_port(text);
+  if (!parts) {
+    switch (parts.error()) {
+      case HostPortError::port: return fail("error parsing port in address " + in_quotes(text));
+      case HostPortError::ipv6_address:
+        return fail("error parsing IPv6 address " + in_quotes(text));
+      case HostPortError::address: break;
     }
-  } else if (starts_with(text, "[")) {
-    const size_t close = text.find(']');
-    if (close == std::string::npos || close == 1 || close + 1 >= text.size() ||
-        text[close + 1] != ':' || close + 2 >= text.size() || text[close + 2] == ',') {
-      return fail("error parsing IPv6 address " + in_quotes(text));
-    }
-    host = text.substr(1, close - 1);
-    port_begin = close + 2;
-  } else {
-    const size_t colon = text.find(':');
-    if (colon == std::string::npos || colon == 0 || colon > 64 || colon + 1 >= text.size() ||
-        text[colon + 1] == ',') {
-      return fail("error parsing address " + in_quotes(text));
-    }
-    host = text.substr(0, colon);
-    port_begin = colon + 1;
+    return fail("error parsing address " + in_quotes(text));
   }
-  const size_t comma = text.find(',', port_begin);
-  const std::string port = text.substr(port_begin, comma - port_begin);
-  if (comma != std::string::npos) {
-    return fail("socket address options are not supported: " + in_quotes(text.substr(comma)));
+  if (!parts->options.empty()) {
+    return fail("socket address options are not supported: " + in_quotes(parts->options));
   }
-  auto number = parse_port(port, text, direction);
+  auto number = parse_migration_port(parts->port, text, direction);
   if (!number) return std::unexpected(number.error());
-  return InetAddress{host, *number};
+  return InetAddress{parts->host, *number};
 }
 
 // ---- channels: QAPI input visitor wording ----------------------------------
@@ -188,7 +164,7 @@ class ChannelVisitor {
           !r) {
         return std::unexpected(r.error());
       }
-      auto number = parse_port(*port, *host + ":" + *port, direction_);
+      auto number = parse_migration_port(*port, *host + ":" + *port, direction_);
       if (!number) return std::unexpected(number.error());
       return InetAddress{*host, *number};
     }
