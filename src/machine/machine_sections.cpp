@@ -2,6 +2,7 @@
 // exist in which order, under the names QEMU would give them.
 #include <memory>
 
+#include "base/monotonic_clock.hpp"
 #include "machine/machine_state.hpp"
 #include "machine/virt_machine.hpp"
 

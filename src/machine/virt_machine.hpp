@@ -49,11 +49,6 @@
 
 namespace godwit {
 
-// CLOCK_MONOTONIC in ns, and a hash of this boot's id: two processes on one
-// host and boot compare monotonic times.
-uint64_t monotonic_ns();
-uint64_t host_boot_id_hash();
-
 class VirtMachine final : public PowerControl, public MigratableVm {
  public:
   // Builds everything (RAM, devices, chardevs, kernel, device tree) without

@@ -1,10 +1,9 @@
 // The virt machine's side of a migration: its RAM as the stream names it,
 // and the life-cycle steps at the switchover, on both ends.
-#include <time.h>
-
 #include <cstdio>
 #include <future>
 
+#include "base/monotonic_clock.hpp"
 #include "machine/machine_state.hpp"
 #include "machine/virt_machine.hpp"
 #include "machine/virt_memory_map.hpp"
@@ -20,24 +19,6 @@ std::optional<RunState> run_state_from_name(std::string_view name) {
 }
 
 }  // namespace
-
-uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec);
-}
-
-uint64_t host_boot_id_hash() {
-  // The monotonic clock is one clock for every process of one boot.
-  static const uint64_t hash = [] {
-    auto text = read_file("/proc/sys/kernel/random/boot_id");
-    if (!text) return uint64_t{0};
-    uint64_t h = 1469598103934665603u;  // FNV-1a
-    for (uint8_t byte : *text) h = (h ^ byte) * 1099511628211u;
-    return h;
-  }();
-  return hash;
-}
 
 std::vector<RamBlockView> VirtMachine::ram_blocks() {
   const std::span<uint8_t> host = ram_->host();
@@ -110,7 +91,7 @@ Status VirtMachine::stop_for_switchover() {
     stopped_at_ns_ = 0;
     if (state_before_migration_ == RunState::kRunning) {
       pause();
-      stopped_at_ns_ = monotonic_ns();  // the harts have stopped
+      stopped_at_ns_ = static_cast<uint64_t>(monotonic_ns());  // the harts have stopped
       emit({MachineEvent::Kind::kStop});
     }
     set_run_state(RunState::kFinishMigrate);
@@ -144,7 +125,7 @@ void VirtMachine::finish_incoming(const Status& result) {
     const std::optional<RunState> source = run_state_from_name(incoming_source_state_);
     if (!source || *source == RunState::kRunning) {
       if (autostart_) {
-        const uint64_t now = monotonic_ns();
+        const uint64_t now = static_cast<uint64_t>(monotonic_ns());
         resume();
         if (incoming_stopped_at_ns_ != 0 && now > incoming_stopped_at_ns_) {
           migration_->record_pause_ns(now - incoming_stopped_at_ns_);
