@@ -1,14 +1,14 @@
 #include "io/socket_setup.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "base/temp_dir_test_util.hpp"
 
 namespace godwit {
 namespace {
@@ -29,9 +29,8 @@ TEST(SocketSetup, TcpListenOnAnyPortThenConnect) {
 }
 
 TEST(SocketSetup, FailuresNameTheStep) {
-  char dir_template[] = "/tmp/godwit-socket-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  testing::TempDir temp;
+  const std::string& dir = temp.path();
   auto refused = connect_socket(UnixAddress{dir + "/none.sock"});
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().step, SocketStep::connect);
@@ -52,8 +51,6 @@ TEST(SocketSetup, FailuresNameTheStep) {
   ASSERT_TRUE(replaced);
   EXPECT_TRUE(socket_matches(*replaced, UnixAddress{file}, true));
   close(*replaced);
-  unlink(file.c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace
