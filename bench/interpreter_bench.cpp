@@ -4,7 +4,7 @@
 // measures whole guests against QEMU.
 #include <benchmark/benchmark.h>
 
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

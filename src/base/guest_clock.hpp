@@ -7,18 +7,12 @@
 // every hart is parked; the readers run on any thread.
 #pragma once
 
-#include <time.h>
-
 #include <atomic>
 #include <cstdint>
 
-namespace godwit {
+#include "base/monotonic_clock.hpp"
 
-inline int64_t host_monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+namespace godwit {
 
 class GuestClock {
  public:
@@ -28,7 +22,7 @@ class GuestClock {
   // Guest nanoseconds since the machine was created.
   uint64_t ns() const {
     if (running_.load(std::memory_order_acquire)) {
-      return static_cast<uint64_t>(host_monotonic_ns() - host_offset_ns_.load(std::memory_order_relaxed));
+      return static_cast<uint64_t>(monotonic_ns() - host_offset_ns_.load(std::memory_order_relaxed));
     }
     return frozen_ns_.load(std::memory_order_relaxed);
   }
@@ -38,7 +32,7 @@ class GuestClock {
 
   void start() {
     if (running()) return;
-    host_offset_ns_.store(host_monotonic_ns() - static_cast<int64_t>(frozen_ns_.load()), std::memory_order_relaxed);
+    host_offset_ns_.store(monotonic_ns() - static_cast<int64_t>(frozen_ns_.load()), std::memory_order_relaxed);
     running_.store(true, std::memory_order_release);
   }
   void stop() {

@@ -10,12 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include "base/temp_dir_test_util.hpp"
 #include "chardev/chardev_factory.hpp"
 #include "chardev/fake_frontend_test_util.hpp"
 #include "chardev/file_chardev.hpp"
 #include "chardev/mux_escape.hpp"
 #include "chardev/stdio_chardev.hpp"
-#include "chardev/temp_dir_test_util.hpp"
 
 namespace godwit {
 namespace {

@@ -14,6 +14,7 @@
 #include "base/errno_text.hpp"
 #include "chardev/frontend_link.hpp"
 #include "chardev/socket_address.hpp"
+#include "io/socket_setup.hpp"
 
 namespace godwit {
 
@@ -253,8 +254,8 @@ Result<std::unique_ptr<SocketChardev>> SocketChardev::create(const ChardevConfig
   if (take_fd) {
     const int listen = config.server ? take_fd(listen_fd_name(config.id)) : -1;
     const int client = take_fd(client_fd_name(config.id));
-    const bool matches = config.server ? listen >= 0 && socket_matches(listen, config, true)
-                                       : client >= 0 && socket_matches(client, config, false);
+    const bool matches = config.server ? listen >= 0 && socket_matches(listen, socket_address_of(config), true)
+                                       : client >= 0 && socket_matches(client, socket_address_of(config), false);
     if (matches) {
       std::lock_guard lock(core->mutex);
       core->listen_fd = listen;

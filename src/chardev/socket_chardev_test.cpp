@@ -14,9 +14,9 @@
 #include <map>
 #include <thread>
 
+#include "base/temp_dir_test_util.hpp"
 #include "chardev/chardev_factory.hpp"
 #include "chardev/fake_frontend_test_util.hpp"
-#include "chardev/temp_dir_test_util.hpp"
 
 namespace godwit {
 namespace {

@@ -15,7 +15,7 @@
 #include "base/error.hpp"
 #include "chardev/char_backend.hpp"
 #include "io/io_loop.hpp"
-#include "machine/machine_config.hpp"
+#include "chardev/chardev_config.hpp"
 
 namespace godwit {
 

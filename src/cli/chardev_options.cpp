@@ -1,8 +1,7 @@
 // -chardev and -serial.
-#include <charconv>
-
 #include "cli/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
+#include "io/socket_address.hpp"
 
 namespace godwit {
 namespace {
@@ -14,13 +13,10 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
-Result<uint16_t> parse_port(std::string_view text) {
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) {
-    return fail("invalid port " + quoted(text));
-  }
-  return static_cast<uint16_t>(port);
+Result<uint16_t> parse_chardev_port(std::string_view text) {
+  const auto port = parse_port(text);
+  if (!port) return fail("invalid port " + quoted(text));
+  return *port;
 }
 
 Status assign_bool(const KeyValueList& list, std::string_view key, bool& out) {
@@ -65,7 +61,7 @@ Status chardev_from_list(KeyValueList& list, ChardevConfig& config) {
       if (!port) {
         return fail(list.has("host") ? "socket: no port given" : "socket: no path or port given");
       }
-      auto number = parse_port(*port);
+      auto number = parse_chardev_port(*port);
       if (!number) return std::unexpected(std::move(number.error()).context("socket"));
       config.port = *number;
     }
@@ -80,29 +76,16 @@ Status chardev_from_list(KeyValueList& list, ChardevConfig& config) {
   return fail(quoted(backend) + " is not a valid char driver name (stdio, null, file, socket)");
 }
 
-// "[::1]:4444", "localhost:4444", ":4444": splits at the last colon outside
-// brackets.
+// "[::1]:4444", "localhost:4444", ":4444", split as QEMU's inet_parse.
 Status split_host_port(std::string_view text, ChardevConfig& config) {
-  std::string_view host;
-  std::string_view port;
-  if (text.starts_with("[")) {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return fail("invalid address " + quoted(text) + ", expected [HOST]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return fail("invalid address " + quoted(text) + ", expected HOST:PORT");
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  auto parts = godwit::split_host_port(text);
+  if (!parts) {
+    return fail("invalid address " + quoted(text) + ", expected " +
+                (parts.error() == HostPortError::ipv6_address ? "[HOST]:PORT" : "HOST:PORT"));
   }
-  auto number = parse_port(port);
+  auto number = parse_chardev_port(parts->port + parts->options);
   if (!number) return std::unexpected(std::move(number.error()));
-  config.host = host;
+  config.host = parts->host;
   config.port = *number;
   return {};
 }

@@ -4,9 +4,9 @@
 #include <array>
 #include <set>
 
-#include "cli/option_handlers.hpp"
-#include "cli/size_parse.hpp"
+#include "base/size_parse.hpp"
 #include "base/version.hpp"
+#include "cli/option_handlers.hpp"
 
 namespace godwit {
 namespace {

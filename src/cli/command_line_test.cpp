@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <vector>
 
+#include "base/temp_dir_test_util.hpp"
+
 namespace godwit {
 namespace {
 
@@ -43,19 +45,15 @@ const ChardevConfig* find_chardev(const MachineConfig& config, const std::string
 // A readable kernel file for -kernel, removed afterwards.
 class KernelFile {
  public:
-  KernelFile() {
-    std::string pattern = (fs::temp_directory_path() / "godwit_cli_test.XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    path_ = dir_ + "/Image.elf";
+  KernelFile() : path_(dir_ / "Image.elf") {
     std::ofstream(path_) << "\x7f"
                             "ELF";
   }
-  ~KernelFile() { fs::remove_all(dir_); }
   const std::string& path() const { return path_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
-  std::string dir_;
+  testing::TempDir dir_;
   std::string path_;
 };
 

@@ -7,9 +7,9 @@
 #include <charconv>
 
 #include "base/errno_text.hpp"
+#include "base/size_parse.hpp"
 #include "cli/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
-#include "cli/size_parse.hpp"
 #include "migration/cpr_state.hpp"
 #include "migration/migration_uri.hpp"
 
@@ -68,7 +68,7 @@ Status handle_memory_size(ParseState& state, std::string_view argument) {
   if (auto status = list->check_keys({"size"}); !status) return status;
   const auto text = list->get("size");
   if (!text || argument.empty()) return {};  // "-m ''": QEMU keeps the default
-  const auto size = parse_size(*text, kMiB);
+  const auto size = parse_size(*text, kMachineMemorySize);
   if (!size) return fail("invalid size " + quoted(*text));
   if (*size == 0) return {};
   state.config().ram_size_bytes = *size;

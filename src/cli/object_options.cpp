@@ -1,7 +1,7 @@
 // -object memory-backend-{ram,memfd,file},id=ID,size=SIZE[,share=on|off][,mem-path=PATH]
+#include "base/size_parse.hpp"
 #include "cli/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
-#include "cli/size_parse.hpp"
 
 namespace godwit {
 
@@ -30,7 +30,7 @@ Status handle_object(ParseState& state, std::string_view argument) {
   if (config.id.empty()) return fail("parameter 'id' is missing");
   const auto size_text = list->get("size");
   if (!size_text) return fail("parameter 'size' is missing");
-  const auto size = parse_size(*size_text, 1);
+  const auto size = parse_size(*size_text, kByteSize);
   if (!size) return fail("invalid size '" + *size_text + "'");
   if (*size == 0) return fail("property 'size' of " + type + " doesn't take value '0'");
   config.size_bytes = *size;

@@ -5,7 +5,7 @@
 
 #include "base/byte_order.hpp"
 #include "cpu/csr_defs.hpp"
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

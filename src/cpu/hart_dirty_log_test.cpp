@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

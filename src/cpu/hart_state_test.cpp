@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cpu/csr_defs.hpp"
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 #include "migration/byte_channel.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"

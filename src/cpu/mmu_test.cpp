@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu/csr_defs.hpp"
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "cpu/csr_defs.hpp"
-#include "cpu/test_support.hpp"
+#include "cpu/hart_test_util.hpp"
 
 namespace godwit::test {
 namespace {

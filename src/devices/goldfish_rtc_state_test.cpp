@@ -4,9 +4,9 @@
 
 #include <string>
 
+#include "devices/fakes_test_util.hpp"
 #include "devices/goldfish_rtc.hpp"
 #include "devices/state_test_util.hpp"
-#include "devices/test_fakes.hpp"
 
 namespace godwit {
 namespace {

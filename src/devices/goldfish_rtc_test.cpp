@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
-#include "devices/test_fakes.hpp"
+#include "devices/fakes_test_util.hpp"
 
 namespace godwit {
 namespace {

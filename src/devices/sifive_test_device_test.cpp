@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "devices/fakes_test_util.hpp"
 #include "devices/state_test_util.hpp"
-#include "devices/test_fakes.hpp"
 
 namespace godwit {
 namespace {

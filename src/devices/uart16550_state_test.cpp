@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "devices/fakes_test_util.hpp"
 #include "devices/state_test_util.hpp"
-#include "devices/test_fakes.hpp"
 #include "devices/uart16550.hpp"
 
 namespace godwit {

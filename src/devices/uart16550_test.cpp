@@ -5,7 +5,7 @@
 #include <string>
 #include <thread>
 
-#include "devices/test_fakes.hpp"
+#include "devices/fakes_test_util.hpp"
 
 namespace godwit {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "devices/test_fakes.hpp"
+#include "devices/fakes_test_util.hpp"
 #include "machine/virt_devices.hpp"
 
 namespace godwit {

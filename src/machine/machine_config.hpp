@@ -1,4 +1,6 @@
-// Everything the command line says about the machine to build, as plain data.
+// What the command line says about the machine to build, as plain data; the
+// chardevs and memory backends it lists are described beside the code that
+// opens them.
 // The CLI fills it; Machine::create() checks the parts that need the host
 // (files exist, sizes fit) and builds the machine from it.
 #pragma once
@@ -8,38 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "chardev/chardev_config.hpp"
+#include "memory/memory_backend_config.hpp"
+
 namespace godwit {
-
-enum class MemoryBackendKind { kRam, kMemfd, kFile };
-
-// -object memory-backend-{ram,memfd,file},id=ID,size=SIZE[,share=on|off][,mem-path=PATH]
-struct MemoryBackendConfig {
-  std::string id;
-  MemoryBackendKind kind = MemoryBackendKind::kRam;
-  uint64_t size_bytes = 0;
-  // QEMU's defaults: memory-backend-memfd shares, the others do not.
-  bool share = false;
-  std::string mem_path;  // memory-backend-file only; a directory gets a temporary file
-};
-
-enum class ChardevKind { kStdio, kNull, kFile, kSocket };
-
-// -chardev KIND,id=ID,... and the anonymous chardevs that -serial creates.
-struct ChardevConfig {
-  std::string id;
-  ChardevKind kind = ChardevKind::kNull;
-  std::string path;        // file: path=; socket: path= for unix sockets
-  std::string host;        // socket: host= for tcp
-  uint16_t port = 0;       // socket: port= for tcp
-  bool server = false;     // socket: server=on
-  bool wait = true;        // socket: wait=off to not block until a client connects
-  bool append = false;     // file: append=on
-  bool signal = true;      // stdio: signal=off stops Ctrl-C from killing godwit
-  bool mux = false;        // stdio with -nographic: Ctrl-A escapes as QEMU's mux
-};
 
 // -mon chardev=ID[,mode=readline|control][,pretty=on|off]. -qmp and
 // -monitor create one each, with a chardev named "compat_monitor<N>" as QEMU.
+// It stays with the machine, not in monitor/: the board reads it too (after
+// a CPR handover, a process whose every monitor left exits), and monitor/
+// is built on machine/.
 struct MonitorConfig {
   std::string chardev_id;
   bool control = false;  // mode=control: QMP; readline (the default): HMP

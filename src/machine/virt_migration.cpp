@@ -1,9 +1,8 @@
 #include "machine/virt_migration.hpp"
 
-#include <time.h>
-
 #include <cstdio>
 
+#include "base/monotonic_clock.hpp"
 #include "machine/machine_state.hpp"
 #include "machine/virt_machine.hpp"
 #include "machine/virt_memory_map.hpp"
@@ -20,24 +19,6 @@ std::optional<RunState> run_state_from_name(std::string_view name) {
 }
 
 }  // namespace
-
-uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec);
-}
-
-uint64_t host_boot_id_hash() {
-  // The monotonic clock is one clock for every process of one boot.
-  static const uint64_t hash = [] {
-    auto text = read_file("/proc/sys/kernel/random/boot_id");
-    if (!text) return uint64_t{0};
-    uint64_t h = 1469598103934665603u;  // FNV-1a
-    for (uint8_t byte : *text) h = (h ^ byte) * 1099511628211u;
-    return h;
-  }();
-  return hash;
-}
 
 VirtMigration::VirtMigration(VirtMachine& machine)
     : machine_(machine),
@@ -129,7 +110,7 @@ Status VirtMigration::stop_for_switchover() {
     stopped_at_ns_ = 0;
     if (state_before_migration_ == RunState::kRunning) {
       machine_.pause();  // parks the harts, then quiesces the devices
-      stopped_at_ns_ = monotonic_ns();  // the harts have stopped
+      stopped_at_ns_ = static_cast<uint64_t>(monotonic_ns());  // the harts have stopped
       machine_.emit({MachineEvent::Kind::kStop});
     }
     machine_.set_run_state(RunState::kFinishMigrate);
@@ -171,7 +152,7 @@ void VirtMigration::finish_incoming(const Status& result) {
     const std::optional<RunState> source = run_state_from_name(incoming_source_state_);
     if (!source || *source == RunState::kRunning) {
       if (machine_.autostart()) {
-        const uint64_t now = monotonic_ns();
+        const uint64_t now = static_cast<uint64_t>(monotonic_ns());
         machine_.resume();
         if (incoming_stopped_at_ns_ != 0 && now > incoming_stopped_at_ns_) {
           migration_->record_pause_ns(now - incoming_stopped_at_ns_);

@@ -25,11 +25,6 @@ namespace godwit {
 
 class VirtMachine;
 
-// CLOCK_MONOTONIC in ns, and a hash of this boot's id: two processes on one
-// host and boot compare monotonic times.
-uint64_t monotonic_ns();
-uint64_t host_boot_id_hash();
-
 class VirtMigration final : public MigratableVm {
  public:
   explicit VirtMigration(VirtMachine& machine);

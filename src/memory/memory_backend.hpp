@@ -12,7 +12,7 @@
 #include <string>
 
 #include "base/error.hpp"
-#include "machine/machine_config.hpp"
+#include "memory/memory_backend_config.hpp"
 
 namespace godwit {
 

@@ -10,24 +10,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/temp_dir_test_util.hpp"
+
 namespace godwit {
 namespace {
 
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-// A fresh directory under the system temp dir, removed with what it holds.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "godwit_mem_test.XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 MemoryBackendConfig config(MemoryBackendKind kind, uint64_t size, bool share,
                            std::string mem_path = "") {

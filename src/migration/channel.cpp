@@ -22,6 +22,7 @@
 #include <mutex>
 
 #include "base/errno_text.hpp"
+#include "io/socket_setup.hpp"
 #include "migration/channel_stream.hpp"
 
 extern char** environ;
@@ -182,83 +183,62 @@ Result<std::unique_ptr<FdStream>> spawn_exec(const ExecAddress& exec, bool child
   return stream;
 }
 
-// ---- sockets ----------------------------------------------------------------
+// ---- sockets: io/socket_setup with QEMU's migration wording ----------------
 
 std::string host_port(const InetAddress& inet) {
   return inet.host + ":" + std::to_string(inet.port);
 }
 
-struct AddrInfoList {
-  addrinfo* head = nullptr;
-  ~AddrInfoList() {
-    if (head) freeaddrinfo(head);
-  }
-};
-
-Result<int> resolve(const InetAddress& inet, bool passive, AddrInfoList& list,
-                    const std::string& address) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = passive ? AI_PASSIVE : 0;
-  const std::string port = std::to_string(inet.port);
-  const int rc = getaddrinfo(inet.host.empty() ? nullptr : inet.host.c_str(), port.c_str(), &hints,
-                             &list.head);
-  if (rc != 0) {
-    return fail(address + ": address resolution failed for " + host_port(inet) + ": " +
-                gai_strerror(rc));
-  }
-  return 0;
+std::string socket_path(const SocketAddress& socket) {
+  if (const auto* unix_address = std::get_if<UnixAddress>(&socket)) return unix_address->path;
+  return host_port(std::get<InetAddress>(socket));
 }
 
-Result<int> connect_inet(const InetAddress& inet, const std::string& address) {
-  AddrInfoList list;
-  if (auto r = resolve(inet, false, list, address); !r) return r;
-  int err = ECONNREFUSED;
-  for (addrinfo* ai = list.head; ai; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    int r;
-    do {
-      r = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) return fd;
-    err = errno;
-    ::close(fd);
+// util/qemu-sockets.c's messages for the step that failed.
+std::unexpected<Error> socket_failure(const std::string& address, const SocketAddress& socket,
+                                      const SocketFailure& failure) {
+  const bool is_unix = std::holds_alternative<UnixAddress>(socket);
+  const std::string path = socket_path(socket);
+  switch (failure.step) {
+    case SocketStep::resolve:
+      return fail(address + ": address resolution failed for " + path + ": " + failure.cause);
+    case SocketStep::path_too_long:
+      return fail(address + ": UNIX socket path '" + path + "' is too long");
+    case SocketStep::not_a_socket:
+    case SocketStep::unlink:
+      return errno_failure(address, "Failed to unlink socket " + path, failure.err);
+    case SocketStep::socket:
+      return errno_failure(address, is_unix ? "Failed to create socket" : "Failed to bind socket",
+                           failure.err);
+    case SocketStep::bind:
+      return errno_failure(address, is_unix ? "Failed to bind socket to " + path
+                                            : std::string("Failed to bind socket"),
+                           failure.err);
+    case SocketStep::listen:
+      return errno_failure(address, "Failed to listen on socket", failure.err);
+    case SocketStep::connect: break;
   }
-  return errno_failure(address, "Failed to connect to '" + host_port(inet) + "'", err);
+  return errno_failure(address, "Failed to connect to '" + path + "'", failure.err);
+}
+
+Result<int> connect_to(const SocketAddress& socket, const std::string& address) {
+  auto fd = connect_socket(socket);
+  if (!fd) return socket_failure(address, socket, fd.error());
+  return *fd;
 }
 
 }  // namespace
 
-Result<sockaddr_un> unix_sockaddr(const std::string& path, const std::string& address) {
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sun.sun_path) {
-    return fail(address + ": UNIX socket path '" + path + "' is too long");
-  }
-  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
-  return sun;
+Result<int> connect_unix(const UnixAddress& unix_address, const std::string& address) {
+  return connect_to(unix_address, address);
 }
 
-Result<int> connect_unix(const UnixAddress& unix_address, const std::string& address) {
-  auto sun = unix_sockaddr(unix_address.path, address);
-  if (!sun) return std::unexpected(sun.error());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_failure(address, "Failed to create socket", errno);
-  int r;
-  do {
-    r = ::connect(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_failure(address, "Failed to connect to '" + unix_address.path + "'", err);
-  }
-  return fd;
+Result<int> listen_unix(const UnixAddress& unix_address, const std::string& address, int backlog,
+                        bool nonblocking) {
+  const ListenOptions options{.backlog = backlog, .nonblocking = nonblocking};
+  auto fd = listen_socket(unix_address, options);
+  if (!fd) return socket_failure(address, unix_address, fd.error());
+  return *fd;
 }
 
 namespace {
@@ -334,78 +314,31 @@ class SocketListener final : public IncomingListener {
 
 Result<std::unique_ptr<IncomingListener>> make_socket_listener(int fd, MigrationAddress bound,
                                                                std::string unlink_path) {
-  const std::string address = to_string(bound);
-  if (::listen(fd, 16) < 0) {
-    const int err = errno;
-    ::close(fd);
-    if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
-    return errno_failure(address, "Failed to listen on socket", err);
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   const int cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (cancel_fd < 0) {
     const int err = errno;
     ::close(fd);
-    return errno_failure(address, "eventfd", err);
+    if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
+    return errno_failure(to_string(bound), "eventfd", err);
   }
   return std::make_unique<SocketListener>(fd, cancel_fd, std::move(bound), std::move(unlink_path));
 }
 
+// QEMU's migration listens with a backlog for its multifd channels.
+constexpr int kMigrationBacklog = 16;
+
 Result<std::unique_ptr<IncomingListener>> listen_inet(const InetAddress& inet) {
   const std::string address = to_string(MigrationAddress{inet});
-  AddrInfoList list;
-  if (auto r = resolve(inet, true, list, address); !r) return std::unexpected(r.error());
-  // With no host, prefer one dual-stack IPv6 socket over an IPv4-only one.
-  std::vector<addrinfo*> candidates;
-  for (addrinfo* ai = list.head; ai; ai = ai->ai_next) candidates.push_back(ai);
-  std::stable_sort(candidates.begin(), candidates.end(), [](addrinfo* a, addrinfo* b) {
-    return a->ai_family == AF_INET6 && b->ai_family != AF_INET6;
-  });
-  int err = EADDRNOTAVAIL;
-  for (addrinfo* ai : candidates) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    const int on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (ai->ai_family == AF_INET6 && inet.host.empty()) {
-      const int off = 0;
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-    }
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-      err = errno;
-      ::close(fd);
-      continue;
-    }
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
-    const uint16_t port = local.ss_family == AF_INET6
-                              ? ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port)
-                              : ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-    return make_socket_listener(fd, InetAddress{inet.host, port}, "");
-  }
-  return errno_failure(address, "Failed to bind socket", err);
+  auto fd = listen_socket(inet, ListenOptions{.backlog = kMigrationBacklog});
+  if (!fd) return socket_failure(address, inet, fd.error());
+  return make_socket_listener(*fd, InetAddress{inet.host, socket_bound_port(*fd)}, "");
 }
 
 Result<std::unique_ptr<IncomingListener>> listen_unix(const UnixAddress& unix_address) {
   const std::string address = to_string(MigrationAddress{unix_address});
-  auto sun = unix_sockaddr(unix_address.path, address);
-  if (!sun) return std::unexpected(sun.error());
-  // unix_listen_saddr removes a stale socket file first.
-  if (::unlink(unix_address.path.c_str()) < 0 && errno != ENOENT) {
-    return errno_failure(address, "Failed to unlink socket " + unix_address.path, errno);
-  }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_failure(address, "Failed to create socket", errno);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun) < 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_failure(address, "Failed to bind socket to " + unix_address.path, err);
-  }
-  return make_socket_listener(fd, unix_address, unix_address.path);
+  auto fd = listen_unix(unix_address, address, kMigrationBacklog, /*nonblocking=*/true);
+  if (!fd) return std::unexpected(std::move(fd.error()));
+  return make_socket_listener(*fd, unix_address, unix_address.path);
 }
 
 // exec:, file: and fd: have their stream at once; accept_one hands it out.
@@ -447,7 +380,7 @@ Result<std::unique_ptr<OutgoingChannel>> connect_outgoing(const MigrationAddress
   const std::string name = to_string(address);
   Result<std::unique_ptr<FdStream>> stream = fail(name + ": unsupported");
   if (const auto* inet = std::get_if<InetAddress>(&address)) {
-    auto fd = connect_inet(*inet, name);
+    auto fd = connect_to(*inet, name);
     if (!fd) return std::unexpected(fd.error());
     stream = FdStream::create(*fd, name);
   } else if (const auto* unix_address = std::get_if<UnixAddress>(&address)) {

@@ -15,8 +15,6 @@
 // fails the same way.
 #pragma once
 
-#include <sys/un.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -82,10 +80,13 @@ class IncomingListener {
   virtual void close() = 0;
 };
 
-// A unix socket address for `path`; errors start with `address`.
-Result<sockaddr_un> unix_sockaddr(const std::string& path, const std::string& address);
-// A connected unix stream socket (close-on-exec); errors start with `address`.
+// A connected unix stream socket (close-on-exec); errors start with
+// `address` and read as QEMU's.
 Result<int> connect_unix(const UnixAddress& unix_address, const std::string& address);
+// A listening unix stream socket (close-on-exec), replacing a stale one;
+// errors start with `address` and read as QEMU's.
+Result<int> listen_unix(const UnixAddress& unix_address, const std::string& address, int backlog,
+                        bool nonblocking);
 
 Result<std::unique_ptr<OutgoingChannel>> connect_outgoing(const MigrationAddress& address,
                                                           const FdLookup& fd_lookup);

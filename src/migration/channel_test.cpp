@@ -18,8 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "base/temp_dir_test_util.hpp"
+
 namespace godwit {
 namespace {
+
+using testing::TempDir;
 
 using namespace std::chrono_literals;
 constexpr size_t kStreamBytes = 64 << 20;
@@ -91,19 +95,6 @@ class Watchdog {
   std::condition_variable done_cv_;
   bool done_ = false;
   std::jthread thread_;
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "godwit-channel-XXXXXX");
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
 };
 
 MigrationAddress parse(const std::string& uri, MigrationDirection direction) {

@@ -241,19 +241,10 @@ Result<std::vector<std::string>> CprSender::wait_for_close(const CancelToken& ca
 
 Result<std::unique_ptr<CprReceiver>> CprReceiver::listen(const UnixAddress& address) {
   const std::string what = "cpr channel unix:" + address.path;
-  auto sun = unix_sockaddr(address.path, what);
-  if (!sun) return std::unexpected(sun.error());
-  if (::unlink(address.path.c_str()) < 0 && errno != ENOENT) {
-    return errno_error(what + ": Failed to unlink socket " + address.path, errno);
-  }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_error(what + ": socket", errno);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*sun), sizeof *sun) < 0 || ::listen(fd, 1) < 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_error(what + ": Failed to bind socket to " + address.path, err);
-  }
-  return std::unique_ptr<CprReceiver>(new CprReceiver(fd, address.path));
+  // One old godwit connects; the receiver blocks in accept for it.
+  auto fd = listen_unix(address, what, /*backlog=*/1, /*nonblocking=*/false);
+  if (!fd) return std::unexpected(std::move(fd.error()));
+  return std::unique_ptr<CprReceiver>(new CprReceiver(*fd, address.path));
 }
 
 CprReceiver::~CprReceiver() {

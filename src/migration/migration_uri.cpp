@@ -1,13 +1,11 @@
 #include "migration/migration_uri.hpp"
 
-#include <cerrno>
-#include <cmath>
 #include <set>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
-#include "base/errno_text.hpp"
+#include "base/size_parse.hpp"
 
 namespace godwit {
 namespace {
@@ -19,144 +17,40 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 std::string in_quotes(const std::string& text) { return "'" + text + "'"; }
 
 // godwit accepts numeric ports only (QEMU also takes service names).
-Result<uint16_t> parse_port(const std::string& port, const std::string& where,
+Result<uint16_t> parse_migration_port(const std::string& port, const std::string& where,
                             MigrationDirection direction) {
-  uint32_t value = 0;
-  bool ok = !port.empty() && port.size() <= 5;
-  for (char c : port) {
-    if (c < '0' || c > '9') {
-      ok = false;
-      break;
-    }
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (!ok || value > 65535) {
+  const auto value = parse_port(port);
+  if (!value) {
     return fail("invalid port " + in_quotes(port) + " in address " + in_quotes(where) +
                 ": expected a number from " +
                 (direction == MigrationDirection::incoming ? "0" : "1") + " to 65535");
   }
-  if (value == 0 && direction == MigrationDirection::outgoing) {
+  if (*value == 0 && direction == MigrationDirection::outgoing) {
     return fail("port 0 in address " + in_quotes(where) +
                 " is only valid for an incoming migration");
   }
-  return static_cast<uint16_t>(value);
+  return *value;
 }
 
 // util/qemu-sockets.c inet_parse: ":PORT", "[V6]:PORT" or "HOST:PORT",
 // then ",option" flags, which godwit does not take.
 Result<InetAddress> parse_inet(const std::string& text, MigrationDirection direction) {
-  std::string host;
-  size_t port_begin = 0;
-  if (starts_with(text, ":")) {
-    port_begin = 1;
-    if (port_begin >= text.size() || text[port_begin] == ',') {
-      return fail("error parsing port in address " + in_quotes(text));
+  auto parts = split_host_port(text);
+  if (!parts) {
+    switch (parts.error()) {
+      case HostPortError::port: return fail("error parsing port in address " + in_quotes(text));
+      case HostPortError::ipv6_address:
+        return fail("error parsing IPv6 address " + in_quotes(text));
+      case HostPortError::address: break;
     }
-  } else if (starts_with(text, "[")) {
-    const size_t close = text.find(']');
-    if (close == std::string::npos || close == 1 || close + 1 >= text.size() ||
-        text[close + 1] != ':' || close + 2 >= text.size() || text[close + 2] == ',') {
-      return fail("error parsing IPv6 address " + in_quotes(text));
-    }
-    host = text.substr(1, close - 1);
-    port_begin = close + 2;
-  } else {
-    const size_t colon = text.find(':');
-    if (colon == std::string::npos || colon == 0 || colon > 64 || colon + 1 >= text.size() ||
-        text[colon + 1] == ',') {
-      return fail("error parsing address " + in_quotes(text));
-    }
-    host = text.substr(0, colon);
-    port_begin = colon + 1;
+    return fail("error parsing address " + in_quotes(text));
   }
-  const size_t comma = text.find(',', port_begin);
-  const std::string port = text.substr(port_begin, comma - port_begin);
-  if (comma != std::string::npos) {
-    return fail("socket address options are not supported: " + in_quotes(text.substr(comma)));
+  if (!parts->options.empty()) {
+    return fail("socket address options are not supported: " + in_quotes(parts->options));
   }
-  auto number = parse_port(port, text, direction);
+  auto number = parse_migration_port(parts->port, text, direction);
   if (!number) return std::unexpected(number.error());
-  return InetAddress{host, *number};
-}
-
-// qemu_strtosz's unit letters, binary multiples.
-int suffix_shift(char c) {
-  switch (c) {
-    case 'B': case 'b': return 0;
-    case 'K': case 'k': return 10;
-    case 'M': case 'm': return 20;
-    case 'G': case 'g': return 30;
-    case 'T': case 't': return 40;
-    case 'P': case 'p': return 50;
-    case 'E': case 'e': return 60;
-    default: return -1;
-  }
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Returns 0 or an errno value (EINVAL, ERANGE), as qemu_strtosz.
-int strtosz(const std::string& text, uint64_t& result) {
-  size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-  const size_t digits_begin = i;
-  unsigned __int128 value = 0;
-  bool overflow = false;
-  while (i < text.size() && is_digit(text[i])) {
-    value = value * 10 + static_cast<unsigned>(text[i] - '0');
-    if (value > UINT64_MAX) overflow = true, value = UINT64_MAX;
-    ++i;
-  }
-  const bool have_digits = i > digits_begin;
-  if (overflow) return ERANGE;
-  long double fraction = 0;
-  if (have_digits && value == 0 && i < text.size() && (text[i] == 'x' || text[i] == 'X')) {
-    // Hex: no fraction and no suffix (QEMU insists on both).
-    ++i;
-    const size_t hex_begin = i;
-    value = 0;
-    while (i < text.size() && hex_value(text[i]) >= 0) {
-      value = value * 16 + static_cast<unsigned>(hex_value(text[i]));
-      if (value > UINT64_MAX) return ERANGE;
-      ++i;
-    }
-    if (i == hex_begin) return EINVAL;
-    if (i != text.size()) return EINVAL;
-    result = static_cast<uint64_t>(value);
-    return 0;
-  }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    long double scale = 0.1L;
-    const size_t fraction_begin = i;
-    while (i < text.size() && is_digit(text[i])) {
-      fraction += scale * (text[i] - '0');
-      scale /= 10;
-      ++i;
-    }
-    if (i == fraction_begin && !have_digits) return EINVAL;
-  } else if (!have_digits) {
-    return EINVAL;
-  }
-  int shift = 0;
-  if (i < text.size() && suffix_shift(text[i]) >= 0) {
-    shift = suffix_shift(text[i]);
-    ++i;
-  }
-  if (i != text.size()) return EINVAL;
-  if (shift == 0 && fraction != 0) return EINVAL;  // fractional bytes
-  const unsigned __int128 scaled =
-      (value << shift) + static_cast<unsigned __int128>(std::llround(fraction * std::ldexp(1.0L, shift)));
-  if (scaled > UINT64_MAX) return ERANGE;
-  result = static_cast<uint64_t>(scaled);
-  return 0;
+  return InetAddress{parts->host, *number};
 }
 
 // ---- channels: QAPI input visitor wording ----------------------------------
@@ -270,7 +164,7 @@ class ChannelVisitor {
           !r) {
         return std::unexpected(r.error());
       }
-      auto number = parse_port(*port, *host + ":" + *port, direction_);
+      auto number = parse_migration_port(*port, *host + ":" + *port, direction_);
       if (!number) return std::unexpected(number.error());
       return InetAddress{*host, *number};
     }
@@ -414,11 +308,9 @@ std::string to_string(const MigrationAddress& address) {
 }
 
 Result<uint64_t> parse_file_offset(const std::string& text) {
-  uint64_t value = 0;
-  if (int err = strtosz(text, value); err != 0) {
-    return fail("file URI has bad offset " + text + ": " + errno_text(err));
-  }
-  return value;
+  auto offset = parse_size(text, kFileOffsetSize);
+  if (!offset) return fail("file URI has bad offset " + text + ": " + offset.error().message());
+  return *offset;
 }
 
 Result<MigrationAddress> parse_migration_uri(const std::string& uri,

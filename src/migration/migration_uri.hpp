@@ -21,23 +21,12 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "base/error.hpp"
+#include "io/socket_address.hpp"
 
 namespace godwit {
 
-// `tcp:HOST:PORT`, or socket/inet in `channels`. The host is kept without
-// the brackets of an IPv6 literal; an empty host means "any" when listening
-// and the loopback address when connecting, as getaddrinfo gives them.
-struct InetAddress {
-  std::string host;
-  uint16_t port = 0;  // 0 only when listening: the kernel picks one
-  bool operator==(const InetAddress&) const = default;
-};
-
-// `unix:PATH`, or socket/unix.
-struct UnixAddress {
-  std::string path;
-  bool operator==(const UnixAddress&) const = default;
-};
+// `tcp:HOST:PORT` and `unix:PATH` (socket/inet and socket/unix in
+// `channels`) are io's InetAddress and UnixAddress.
 
 // `fd:NAME`, or socket/fd: the name of a descriptor passed with getfd, or
 // a descriptor number (QEMU's monitor_fd_param: a leading digit means a

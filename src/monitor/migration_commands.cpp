@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/size_parse.hpp"
+
 namespace godwit {
 namespace {
 
@@ -61,32 +63,6 @@ std::string format_bytes(uint64_t bytes) {
     std::snprintf(text, sizeof text, "%.3g %s", value, kUnits[unit]);
   }
   return text;
-}
-
-// HMP size arguments: a plain number is MiB (QEMU's qemu_strtosz_MiB), with
-// B, K, M, G, T suffixes.
-std::optional<uint64_t> parse_size_mib(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || errno != 0 || value < 0) return std::nullopt;
-  double multiplier = 1024.0 * 1024.0;
-  std::string suffix(end);
-  if (suffix.size() > 1) return std::nullopt;
-  if (!suffix.empty()) {
-    switch (suffix[0]) {
-      case 'b': case 'B': multiplier = 1; break;
-      case 'k': case 'K': multiplier = 1024.0; break;
-      case 'm': case 'M': multiplier = 1024.0 * 1024; break;
-      case 'g': case 'G': multiplier = 1024.0 * 1024 * 1024; break;
-      case 't': case 'T': multiplier = 1024.0 * 1024 * 1024 * 1024; break;
-      default: return std::nullopt;
-    }
-  }
-  const double bytes = value * multiplier;
-  if (bytes >= 18446744073709551616.0) return std::nullopt;
-  return static_cast<uint64_t>(bytes);
 }
 
 std::optional<uint64_t> parse_unsigned(const std::string& text) {
@@ -317,7 +293,8 @@ QmpResult<Json> hmp_parameter_arguments(const std::string& name, const std::stri
     return Json{{name, *number}};
   }
   if (name == "max-bandwidth" || name == "avail-switchover-bandwidth") {
-    auto bytes = parse_size_mib(value);
+    // qemu_strtosz_MiB: a plain number is MiB.
+    auto bytes = parse_size(value, kHmpSize);
     if (!bytes) return generic_error("Parameter '" + name + "' expects a size (a plain number is MiB)");
     return Json{{name, *bytes}};
   }
