@@ -37,7 +37,7 @@
 
 #include "base/error.hpp"
 #include "cpu/hart_control.hpp"
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 #include "base/state_elements.hpp"
 #include "base/guest_clock.hpp"
 #include "migration/stream_reader.hpp"

@@ -40,7 +40,7 @@
 
 #include "base/error.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 #include "base/guest_clock.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"

@@ -37,7 +37,7 @@
 #include "base/error.hpp"
 #include "cpu/hart_control.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 #include "base/state_elements.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"

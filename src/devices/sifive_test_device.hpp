@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 #include "devices/power_control.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"

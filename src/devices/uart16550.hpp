@@ -50,7 +50,7 @@
 #include "base/error.hpp"
 #include "chardev/char_backend.hpp"
 #include "devices/irq_line.hpp"
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 #include "migration/stream_reader.hpp"
 #include "migration/stream_writer.hpp"
 #include "migration/vmstate.hpp"

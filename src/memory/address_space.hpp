@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "devices/mmio_device.hpp"
 #include "memory/dirty_log.hpp"
+#include "memory/mmio_device.hpp"
 
 namespace godwit {
 
