@@ -40,11 +40,11 @@ uint64_t host_boot_id_hash() {
 }
 
 std::vector<RamBlockView> VirtMachine::ram_blocks() {
-  const std::span<uint8_t> host = ram_->host();
+  const std::span<const uint8_t> host = ram_->host();
   // A private mapping of a file keeps its writes out of the file: only a
   // shared one's holes are known zeros.
   return {RamBlockView{ram_->id(), host.data(), host.size(), virt::kDramBase, ram_->shared(),
-                       ram_->fd() < 0 && !ram_->shared(), ram_->shared() ? ram_->fd() : -1}};
+                       ram_->fd() < 0 && !ram_->shared(), ram_->shared() ? ram_->fd() : -1, &guest_memory_}};
 }
 
 Result<std::vector<CprFdRef>> VirtMachine::cpr_fds() {
