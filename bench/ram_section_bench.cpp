@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "migration/guest_ram_test_util.hpp"
 #include "migration/ram_section_loader.hpp"
 #include "migration/ram_section_saver.hpp"
 
@@ -72,10 +73,13 @@ void BM_LoadAllPages(benchmark::State& state) {
     if (!out.flush()) state.SkipWithError("save failed");
   }
   std::vector<uint8_t> ram_in(ram.size());
+  TestGuestRam guest_ram;
+  RamBlockView view_in{"riscv_virt_board.ram", ram_in.data(), ram_in.size(), 0x80000000, false};
+  view_in.memory = guest_ram.map(ram_in, 0x80000000);
   for (auto _ : state) {
     MemorySource source(sink.data());
     StreamReader in(source);
-    RamLoader loader(in, {{"riscv_virt_board.ram", ram_in.data(), ram_in.size(), 0x80000000, false}});
+    RamLoader loader(in, {view_in});
     if (!loader.load_chunk()) state.SkipWithError("load failed");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPages));

@@ -65,7 +65,7 @@ Hart::Fault Hart::walk(uint64_t va, Access access, Privilege privilege, bool upd
   for (int level = 2; level >= 0; --level) {
     const uint64_t pte_pa = table + ((va >> (kPageShift + 9 * level)) & 0x1ff) * 8;
     // Page tables outside RAM raise an access fault (PMP/PMA check of the walk).
-    uint8_t* const pte_host = memory_.ram_ptr(pte_pa, 8);
+    uint8_t* const pte_host = memory_.writable_ram_ptr(pte_pa, 8, RamWriteKey{});
     if (pte_host == nullptr) return Fault::kAccess;
     uint64_t entry = __atomic_load_n(reinterpret_cast<uint64_t*>(pte_host), __ATOMIC_ACQUIRE);
     for (;;) {
@@ -107,7 +107,7 @@ Hart::Fault Hart::walk(uint64_t va, Access access, Privilege privilege, bool upd
 
 void Hart::fill_tlb(Tlb& tlb, Access access, uint64_t va, uint64_t pa) {
   const uint64_t page_pa = pa & ~(kPageSize - 1);
-  uint8_t* const host = memory_.ram_ptr(page_pa, kPageSize);
+  uint8_t* const host = memory_.writable_ram_ptr(page_pa, kPageSize, RamWriteKey{});
   if (host == nullptr) return;
   TlbEntry& e = tlb.entries[static_cast<unsigned>(access)][(va >> kPageShift) % kTlbEntries];
   e.tag = va >> kPageShift;
@@ -219,14 +219,14 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
   }
   const uint64_t in_first_page = kPageSize - (va & (kPageSize - 1));
   if (size <= in_first_page) {
-    if (uint8_t* host = memory_.ram_ptr(pa, size)) {
+    if (uint8_t* host = memory_.writable_ram_ptr(pa, size, RamWriteKey{})) {
       fill_tlb(*data_tlb_, Access::kWrite, va, pa);
       store_sized(host, size, value, [this](uint8_t* h, auto v) { ram_store(h, v); });
       note_code_write(host, size);
       return true;
     }
     if ((pa & (size - 1)) == 0) {
-      if (memory_.write(pa, size, value)) return true;
+      if (memory_.write(pa, size, value, RamWriteKey{})) return true;
       raise_access_fault(Access::kWrite, Fault::kAccess, va);
       return false;
     }
@@ -244,10 +244,10 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
   for (unsigned i = 0; i < size; ++i) {
     const uint64_t byte_pa = i < in_first_page ? pa + i : second_pa + (i - in_first_page);
     const auto byte = static_cast<uint8_t>(value >> (8 * i));
-    if (uint8_t* host = memory_.ram_ptr(byte_pa, 1)) {
+    if (uint8_t* host = memory_.writable_ram_ptr(byte_pa, 1, RamWriteKey{})) {
       ram_store_byte(host, byte);
       note_code_write(host, 1);
-    } else if (!memory_.write(byte_pa, 1, byte)) {
+    } else if (!memory_.write(byte_pa, 1, byte, RamWriteKey{})) {
       raise_access_fault(Access::kWrite, Fault::kAccess, va + i);
       return false;
     }
@@ -266,7 +266,7 @@ uint8_t* Hart::atomic_host_ptr(uint64_t va, unsigned size, Access access, uint64
     raise_access_fault(access, fault, va);
     return nullptr;
   }
-  uint8_t* host = memory_.ram_ptr(pa, size);
+  uint8_t* host = memory_.writable_ram_ptr(pa, size, RamWriteKey{});
   if (host == nullptr) {
     raise_access_fault(access, Fault::kAccess, va);  // no atomics on MMIO or ROM
   } else if (access == Access::kWrite) {

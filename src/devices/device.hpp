@@ -10,7 +10,7 @@
 // with every hart parked.
 #pragma once
 
-#include "devices/mmio_device.hpp"
+#include "memory/mmio_device.hpp"
 
 namespace godwit {
 

@@ -40,7 +40,7 @@ class InFlightDevice final : public Device {
     }
   };
 
-  InFlightDevice(AddressSpace& memory, std::function<bool()> harts_parked)
+  InFlightDevice(GuestMemory memory, std::function<bool()> harts_parked)
       : memory_(memory), harts_parked_(std::move(harts_parked)) {}
   ~InFlightDevice() override {
     if (worker_.joinable()) worker_.join();
@@ -60,7 +60,7 @@ class InFlightDevice final : public Device {
     worker_ = std::thread([this] {
       std::this_thread::sleep_for(30ms);
       const uint32_t magic = kCompletionMagic;
-      EXPECT_TRUE(memory_.write_bytes(kCompletionAddress, {reinterpret_cast<const uint8_t*>(&magic), sizeof magic}));
+      EXPECT_TRUE(memory_.write(kCompletionAddress, {reinterpret_cast<const uint8_t*>(&magic), sizeof magic}));
       std::lock_guard lock(mutex_);
       ++state_.completed;
     });
@@ -99,7 +99,7 @@ class InFlightDevice final : public Device {
   int refused_while_quiesced = 0;
 
  private:
-  AddressSpace& memory_;
+  GuestMemory memory_;  // the device writes RAM as any DMA does: marked in the dirty log
   std::function<bool()> harts_parked_;
   mutable std::mutex mutex_;
   State state_;
@@ -121,7 +121,7 @@ class DeviceQuiesceTest : public ::testing::Test {
       return vm.hart(0).instructions_retired() == before;
     };
     device_ = &vm.devices().add({.node_name = "in-flight", .base = kDeviceBase, .size = 0x1000, .section = "test-in-flight"},
-                                std::make_unique<InFlightDevice>(vm.memory(), parked));
+                                std::make_unique<InFlightDevice>(vm.guest_memory(), parked));
     ASSERT_TRUE(vm.memory().map_mmio(kDeviceBase, 0x1000, *device_));
     vm.start();
     vm.resume();
@@ -133,7 +133,7 @@ class DeviceQuiesceTest : public ::testing::Test {
 
   uint32_t completion_word() {
     uint32_t word = 0;
-    EXPECT_TRUE(machine_->memory().read_bytes(kCompletionAddress, {reinterpret_cast<uint8_t*>(&word), sizeof word}));
+    EXPECT_TRUE(machine_->guest_memory().read(kCompletionAddress, {reinterpret_cast<uint8_t*>(&word), sizeof word}));
     return word;
   }
   // The device's section as the stream would carry it: be32 started, be32 completed.
@@ -156,7 +156,7 @@ class DeviceQuiesceTest : public ::testing::Test {
 };
 
 TEST_F(DeviceQuiesceTest, StopFinishesWorkInFlightAfterParkingTheHarts) {
-  ASSERT_TRUE(machine_->memory().write(kDeviceBase, 4, 1));  // as a hart's store would
+  ASSERT_TRUE(machine_->guest_memory().write_value(kDeviceBase, 4, 1));  // as a hart's store would
   machine_->stop();
   EXPECT_EQ(machine_->run_state(), RunState::kPaused);
   EXPECT_EQ(device_->quiesces, 1);
@@ -164,12 +164,12 @@ TEST_F(DeviceQuiesceTest, StopFinishesWorkInFlightAfterParkingTheHarts) {
   EXPECT_EQ(device_->snapshot().completed, 1u);
   EXPECT_EQ(completion_word(), kCompletionMagic);
   // Quiesced: the device starts nothing until the guest runs again.
-  ASSERT_TRUE(machine_->memory().write(kDeviceBase, 4, 1));
+  ASSERT_TRUE(machine_->guest_memory().write_value(kDeviceBase, 4, 1));
   EXPECT_EQ(device_->refused_while_quiesced, 1);
 
   ASSERT_TRUE(machine_->cont());
   EXPECT_EQ(device_->unquiesces, 1);
-  ASSERT_TRUE(machine_->memory().write(kDeviceBase, 4, 1));
+  ASSERT_TRUE(machine_->guest_memory().write_value(kDeviceBase, 4, 1));
   EXPECT_EQ(device_->snapshot().started, 2u);
 }
 
@@ -177,7 +177,7 @@ TEST_F(DeviceQuiesceTest, SwitchoverSavesStateAfterWorkInFlightAndAFailedMigrati
   VirtMachine& vm = *machine_;
   auto exit_status = std::async(std::launch::async, [&vm] { return vm.run_until_exit(); });
 
-  ASSERT_TRUE(vm.memory().write(kDeviceBase, 4, 1));
+  ASSERT_TRUE(vm.guest_memory().write_value(kDeviceBase, 4, 1));
   MigratableVm& migratable = vm.migration_side();
   ASSERT_TRUE(migratable.stop_for_switchover());  // what the migration thread calls
   EXPECT_EQ(vm.run_state(), RunState::kFinishMigrate);
@@ -188,7 +188,7 @@ TEST_F(DeviceQuiesceTest, SwitchoverSavesStateAfterWorkInFlightAndAFailedMigrati
   migratable.finish_outgoing(false);  // failed or cancelled: the guest runs on
   EXPECT_EQ(vm.run_state(), RunState::kRunning);
   EXPECT_EQ(device_->unquiesces, 1);
-  ASSERT_TRUE(vm.memory().write(kDeviceBase, 4, 1));
+  ASSERT_TRUE(vm.guest_memory().write_value(kDeviceBase, 4, 1));
   EXPECT_EQ(device_->refused_while_quiesced, 0);
   EXPECT_EQ(device_->snapshot().started, 2u);
 

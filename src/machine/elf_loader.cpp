@@ -11,9 +11,9 @@
 namespace godwit {
 namespace {
 
-Status place(AddressSpace& memory, uint64_t pa, std::span<const uint8_t> bytes, KernelPlacement placement) {
-  if (placement == KernelPlacement::kRamFromMigration && memory.ram_ptr(pa, bytes.size()) != nullptr) return {};
-  return memory.write_bytes(pa, bytes);
+Status place(GuestMemory& memory, uint64_t pa, std::span<const uint8_t> bytes, KernelPlacement placement) {
+  if (placement == KernelPlacement::kRamFromMigration && memory.is_ram(pa, bytes.size())) return {};
+  return memory.write(pa, bytes);
 }
 
 std::string hex(uint64_t v) {
@@ -58,7 +58,7 @@ void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& head
   }
 }
 
-Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& memory, KernelPlacement placement) {
+Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement) {
   Elf64_Ehdr header;
   read_struct(image, 0, header);
   if (header.e_ident[EI_CLASS] != ELFCLASS64) return fail("not a 64-bit ELF file");
@@ -99,7 +99,7 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, AddressSpace& m
 
 }  // namespace
 
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory, KernelPlacement placement) {
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement) {
   if (image.empty()) return fail("kernel image is empty");
   if (is_riscv64_elf(image)) return load_elf(image, memory, placement);
   // A raw image runs from the start of RAM, as QEMU's fallback does.

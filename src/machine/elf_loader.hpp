@@ -10,7 +10,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
-#include "memory/address_space.hpp"
+#include "memory/guest_memory.hpp"
 
 namespace godwit {
 
@@ -32,7 +32,7 @@ enum class KernelPlacement {
 
 // Parses `image` and writes it into `memory`. Every segment must lie in RAM
 // or ROM; the error names the segment and its address otherwise.
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, AddressSpace& memory,
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory,
                                  KernelPlacement placement = KernelPlacement::kWrite);
 
 }  // namespace godwit

@@ -72,10 +72,11 @@ class ElfLoaderTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(memory.map_ram(0x80000000, ram)); }
   std::vector<uint8_t> ram = std::vector<uint8_t>(1 << 20, 0xee);
   AddressSpace memory;
+  GuestMemory guest{memory};
 };
 
 TEST_F(ElfLoaderTest, LoadsSegmentsZeroesBssAndFindsHtifSymbols) {
-  auto kernel = load_kernel(make_elf(0x80000000), memory);
+  auto kernel = load_kernel(make_elf(0x80000000), guest);
   ASSERT_TRUE(kernel) << kernel.error().message();
   EXPECT_EQ(kernel->entry, 0x80000000u);
   EXPECT_EQ(ram[0], 0x13);
@@ -90,13 +91,13 @@ TEST_F(ElfLoaderTest, LoadsSegmentsZeroesBssAndFindsHtifSymbols) {
 }
 
 TEST_F(ElfLoaderTest, RejectsSegmentsOutsideMemory) {
-  auto kernel = load_kernel(make_elf(0x40000000), memory);
+  auto kernel = load_kernel(make_elf(0x40000000), guest);
   ASSERT_FALSE(kernel);
   EXPECT_NE(kernel.error().message().find("ELF segment 0 at 0x40000000"), std::string::npos) << kernel.error().message();
 }
 
 TEST_F(ElfLoaderTest, RejectsOtherArchitectures) {
-  auto kernel = load_kernel(make_elf(0x80000000, EM_X86_64), memory);
+  auto kernel = load_kernel(make_elf(0x80000000, EM_X86_64), guest);
   ASSERT_FALSE(kernel);
   EXPECT_NE(kernel.error().message().find("not for RISC-V"), std::string::npos);
 }
@@ -104,13 +105,13 @@ TEST_F(ElfLoaderTest, RejectsOtherArchitectures) {
 TEST_F(ElfLoaderTest, RejectsTruncatedFiles) {
   auto image = make_elf(0x80000000);
   image.resize(sizeof(Elf64_Ehdr) + 10);
-  auto kernel = load_kernel(image, memory);
+  auto kernel = load_kernel(image, guest);
   ASSERT_FALSE(kernel);
   EXPECT_NE(kernel.error().message().find("outside the file"), std::string::npos) << kernel.error().message();
 }
 
 TEST_F(ElfLoaderTest, RawImagesGoToTheStartOfRam) {
-  auto kernel = load_kernel({0x6f, 0x00, 0x00, 0x00}, memory);
+  auto kernel = load_kernel({0x6f, 0x00, 0x00, 0x00}, guest);
   ASSERT_TRUE(kernel);
   EXPECT_EQ(kernel->entry, 0x80000000u);
   EXPECT_EQ(ram[0], 0x6f);

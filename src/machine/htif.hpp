@@ -16,13 +16,13 @@
 #include <optional>
 
 #include "chardev/char_backend.hpp"
-#include "memory/address_space.hpp"
+#include "memory/guest_memory.hpp"
 
 namespace godwit {
 
 class Htif {
  public:
-  Htif(AddressSpace& memory, uint64_t tohost, std::optional<uint64_t> fromhost, CharBackend* console)
+  Htif(GuestMemory memory, uint64_t tohost, std::optional<uint64_t> fromhost, CharBackend* console)
       : memory_(memory), tohost_(tohost), fromhost_(fromhost), console_(console) {}
 
   // Serves one pending request, if any. Returns the exit status when the
@@ -33,7 +33,7 @@ class Htif {
   void acknowledge(uint64_t value);
   void serve_syscall(uint64_t block_address);
 
-  AddressSpace& memory_;
+  GuestMemory memory_;
   uint64_t tohost_;
   std::optional<uint64_t> fromhost_;
   CharBackend* console_;

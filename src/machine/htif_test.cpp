@@ -31,22 +31,23 @@ class HtifTest : public ::testing::Test {
   }
   std::vector<uint8_t> ram = std::vector<uint8_t>(1 << 16);
   AddressSpace memory;
+  GuestMemory guest{memory};
   CapturingBackend console;
-  Htif htif{memory, 0x80001000, 0x80001008, &console};
+  Htif htif{guest, 0x80001000, 0x80001008, &console};
 };
 
 TEST_F(HtifTest, NothingPendingMeansNoExit) { EXPECT_FALSE(htif.poll()); }
 
 TEST_F(HtifTest, PassAndFailBecomeExitStatus) {
-  memory.write(0x80001000, 8, 1);
+  guest.write_value(0x80001000, 8, 1);
   EXPECT_EQ(htif.poll(), 0);
   EXPECT_EQ(word(0x80001000), 0u);  // consumed
-  memory.write(0x80001000, 8, (3 << 1) | 1);
+  guest.write_value(0x80001000, 8, (3 << 1) | 1);
   EXPECT_EQ(htif.poll(), 3);
 }
 
 TEST_F(HtifTest, ConsolePutcharIsPrintedAndAcknowledged) {
-  memory.write(0x80001000, 8, (uint64_t{1} << 56) | (uint64_t{1} << 48) | 'x');
+  guest.write_value(0x80001000, 8, (uint64_t{1} << 56) | (uint64_t{1} << 48) | 'x');
   EXPECT_FALSE(htif.poll());
   EXPECT_EQ(console.output, "x");
   EXPECT_EQ(word(0x80001008), (uint64_t{1} << 56) | (uint64_t{1} << 48));
@@ -54,12 +55,12 @@ TEST_F(HtifTest, ConsolePutcharIsPrintedAndAcknowledged) {
 
 TEST_F(HtifTest, SyscallWriteCopiesGuestBytes) {
   const char text[] = "hello";
-  ASSERT_TRUE(memory.write_bytes(0x80002000, {reinterpret_cast<const uint8_t*>(text), 5}));
-  memory.write(0x80003000, 8, 64);  // SYS_write
-  memory.write(0x80003008, 8, 1);
-  memory.write(0x80003010, 8, 0x80002000);
-  memory.write(0x80003018, 8, 5);
-  memory.write(0x80001000, 8, 0x80003000);
+  ASSERT_TRUE(guest.write(0x80002000, {reinterpret_cast<const uint8_t*>(text), 5}));
+  guest.write_value(0x80003000, 8, 64);  // SYS_write
+  guest.write_value(0x80003008, 8, 1);
+  guest.write_value(0x80003010, 8, 0x80002000);
+  guest.write_value(0x80003018, 8, 5);
+  guest.write_value(0x80001000, 8, 0x80003000);
   EXPECT_FALSE(htif.poll());
   EXPECT_EQ(console.output, "hello");
   EXPECT_EQ(word(0x80003000), 5u);
@@ -67,10 +68,10 @@ TEST_F(HtifTest, SyscallWriteCopiesGuestBytes) {
 }
 
 TEST_F(HtifTest, SyscallWithBadPointerFailsWithoutCrashing) {
-  memory.write(0x80003000, 8, 64);
-  memory.write(0x80003010, 8, 0x10);  // not RAM
-  memory.write(0x80003018, 8, 5);
-  memory.write(0x80001000, 8, 0x80003000);
+  guest.write_value(0x80003000, 8, 64);
+  guest.write_value(0x80003010, 8, 0x10);  // not RAM
+  guest.write_value(0x80003018, 8, 5);
+  guest.write_value(0x80001000, 8, 0x80003000);
   EXPECT_FALSE(htif.poll());
   EXPECT_EQ(console.output, "");
   EXPECT_EQ(word(0x80003000), static_cast<uint64_t>(-38));

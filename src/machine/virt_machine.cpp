@@ -78,7 +78,7 @@ Status VirtMachine::create_ram() {
       if (fd.fd() >= 0 && fd.name().rfind("memory-backend:", 0) == 0) return fail("cpr: the old program handed over memory '" + fd.name() + "', which this machine does not have");
     }
   }
-  return memory_.map_ram(virt::kDramBase, ram_->host());
+  return memory_.map_ram(virt::kDramBase, *ram_);
 }
 
 Result<std::unique_ptr<MemoryBackend>> VirtMachine::backend_from(const MemoryBackendConfig& backend_config) {
@@ -142,7 +142,7 @@ Status VirtMachine::load_images() {
     // memory backend may even hold the running guest already (cpr-reboot).
     const KernelPlacement placement =
         config_.incoming.empty() ? KernelPlacement::kWrite : KernelPlacement::kRamFromMigration;
-    auto kernel = load_kernel(kernel_image_, memory_, placement);
+    auto kernel = load_kernel(kernel_image_, guest_memory_, placement);
     if (!kernel) return std::unexpected(std::move(kernel.error()).context("-kernel " + config_.kernel_path));
     kernel_ = *kernel;
   }
@@ -161,7 +161,7 @@ Status VirtMachine::load_images() {
     return fail("-kernel " + config_.kernel_path + ": the kernel overlaps the device tree at the end of RAM; use a larger -m");
   }
   if (config_.incoming.empty()) {
-    if (auto s = memory_.write_bytes(device_tree_address_, device_tree_); !s) {
+    if (auto s = guest_memory_.write(device_tree_address_, device_tree_); !s) {
       return std::unexpected(std::move(s.error()).context("placing the device tree"));
     }
   }
@@ -173,7 +173,7 @@ Status VirtMachine::load_images() {
     for (auto& chardev : chardevs_) {
       if (!config_.serial_chardev_ids.empty() && chardev->id() == config_.serial_chardev_ids.front()) console = chardev.get();
     }
-    htif_.emplace(memory_, *kernel_.tohost, kernel_.fromhost, console);
+    htif_.emplace(guest_memory_, *kernel_.tohost, kernel_.fromhost, console);
   }
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
   return {};
@@ -251,8 +251,8 @@ void VirtMachine::reset() {
   pause();
   devices_.reset();
   // QEMU re-copies ROM blobs (kernel, device tree) on reset; RAM is otherwise kept.
-  if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, memory_);
-  (void)memory_.write_bytes(device_tree_address_, device_tree_);
+  if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, guest_memory_);
+  (void)guest_memory_.write(device_tree_address_, device_tree_);
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
 }
 

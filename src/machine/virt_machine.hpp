@@ -37,6 +37,7 @@
 #include "machine/machine_config.hpp"
 #include "machine/run_state.hpp"
 #include "memory/address_space.hpp"
+#include "memory/guest_memory.hpp"
 #include "memory/memory_backend.hpp"
 #include "machine/virt_migration.hpp"
 #include "migration/cpr_state.hpp"
@@ -103,6 +104,8 @@ class VirtMachine final : public PowerControl {
   RunState run_state() const;
   const MachineConfig& config() const { return config_; }
   AddressSpace& memory() { return memory_; }
+  // Guest memory as everything but the harts reads and writes it.
+  GuestMemory& guest_memory() { return guest_memory_; }
   GuestClock& clock() { return clock_; }
   unsigned hart_count() const { return static_cast<unsigned>(harts_.size()); }
   Hart& hart(unsigned index) { return *harts_[index]; }
@@ -169,6 +172,7 @@ class VirtMachine final : public PowerControl {
   std::vector<std::unique_ptr<MemoryBackend>> memory_backends_;
   MemoryBackend* ram_ = nullptr;
   AddressSpace memory_;
+  GuestMemory guest_memory_{memory_};  // how all but the harts write memory_
 
   std::vector<std::unique_ptr<HartControl>> controls_;
   std::vector<std::unique_ptr<Hart>> harts_;

@@ -55,11 +55,11 @@ DirtyLog& VirtMigration::dirty_log() { return *machine_.memory().dirty_log(); }
 
 std::vector<RamBlockView> VirtMigration::ram_blocks() {
   const MemoryBackend& ram = machine_.ram();
-  const std::span<uint8_t> host = ram.host();
+  const std::span<const uint8_t> host = ram.host();
   // A private mapping of a file keeps its writes out of the file: only a
   // shared one's holes are known zeros.
   return {RamBlockView{ram.id(), host.data(), host.size(), virt::kDramBase, ram.shared(),
-                       ram.fd() < 0 && !ram.shared(), ram.shared() ? ram.fd() : -1}};
+                       ram.fd() < 0 && !ram.shared(), ram.shared() ? ram.fd() : -1, &machine_.guest_memory()}};
 }
 
 Result<std::vector<CprFdRef>> VirtMigration::cpr_fds() {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/byte_order.hpp"
+#include "memory/memory_backend.hpp"
 
 namespace godwit {
 namespace {
@@ -41,6 +42,8 @@ Status AddressSpace::map_ram(uint64_t base, std::span<uint8_t> host) {
   ram_host_ = host.data();
   return {};
 }
+
+Status AddressSpace::map_ram(uint64_t base, MemoryBackend& backend) { return map_ram(base, backend.host_); }
 
 Status AddressSpace::map_rom(uint64_t base, std::vector<uint8_t> contents, std::string name) {
   if (contents.empty()) return fail("ROM " + name + " is empty");
@@ -79,7 +82,7 @@ const AddressSpace::Mmio* AddressSpace::find_mmio(uint64_t pa, uint64_t len) con
 }
 
 const uint8_t* AddressSpace::readable_ptr(uint64_t pa, uint64_t len) const {
-  if (uint8_t* p = ram_ptr(pa, len)) return p;
+  if (const uint8_t* p = ram_ptr(pa, len)) return p;
   if (const Rom* rom = find_rom(pa, len)) return rom->contents.data() + (pa - rom->base);
   return nullptr;
 }
@@ -96,8 +99,8 @@ bool AddressSpace::read(uint64_t pa, unsigned size, uint64_t& value) const {
   return false;
 }
 
-bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value) const {
-  if (uint8_t* p = ram_ptr(pa, size)) {
+bool AddressSpace::write(uint64_t pa, unsigned size, uint64_t value, RamWriteKey) const {
+  if (uint8_t* p = ram_offset_ptr(pa, size)) {
     store_le_sized(p, size, value);
     note_ram_write(p, size);
     return true;
@@ -116,7 +119,7 @@ Status AddressSpace::read_bytes(uint64_t pa, std::span<uint8_t> out) const {
   while (done < out.size()) {
     const uint64_t addr = pa + done;
     const uint64_t want = out.size() - done;
-    if (uint8_t* p = ram_ptr(addr, 1)) {
+    if (const uint8_t* p = ram_ptr(addr, 1)) {
       const uint64_t run = std::min<uint64_t>(want, ram_size_ - (addr - ram_base_));
       std::memcpy(out.data() + done, p, run);
       done += run;
@@ -131,12 +134,12 @@ Status AddressSpace::read_bytes(uint64_t pa, std::span<uint8_t> out) const {
   return {};
 }
 
-Status AddressSpace::write_bytes(uint64_t pa, std::span<const uint8_t> in) {
+Status AddressSpace::write_bytes(uint64_t pa, std::span<const uint8_t> in, RamWriteKey) {
   size_t done = 0;
   while (done < in.size()) {
     const uint64_t addr = pa + done;
     const uint64_t want = in.size() - done;
-    if (uint8_t* p = ram_ptr(addr, 1)) {
+    if (uint8_t* p = ram_offset_ptr(addr, 1)) {
       const uint64_t run = std::min<uint64_t>(want, ram_size_ - (addr - ram_base_));
       std::memcpy(p, in.data() + done, run);
       note_ram_write(p, run);

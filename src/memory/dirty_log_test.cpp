@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "memory/address_space.hpp"
+#include "memory/guest_memory.hpp"
 
 namespace godwit {
 namespace {
@@ -134,6 +135,7 @@ class AddressSpaceDirtyLog : public ::testing::Test {
   }
   std::vector<uint8_t> ram;
   AddressSpace memory;
+  GuestMemory guest{memory};
 };
 
 TEST(AddressSpaceDirtyLogSetup, StartFailsWithoutRam) {
@@ -144,9 +146,9 @@ TEST(AddressSpaceDirtyLogSetup, StartFailsWithoutRam) {
 
 TEST_F(AddressSpaceDirtyLog, NothingIsLoggedWhileOff) {
   EXPECT_EQ(memory.dirty_log(), nullptr);
-  EXPECT_TRUE(memory.write(kRamBase + 3 * kPage, 8, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase + 3 * kPage, 8, 1));
   const std::vector<uint8_t> bytes(2 * kPage, 0xab);
-  EXPECT_TRUE(memory.write_bytes(kRamBase, bytes).has_value());
+  EXPECT_TRUE(guest.write(kRamBase, bytes).has_value());
   ASSERT_TRUE(memory.start_dirty_log().has_value());
   EXPECT_EQ(memory.dirty_log()->count(), 0u);
 }
@@ -156,18 +158,18 @@ TEST_F(AddressSpaceDirtyLog, WriteAndWriteBytesMarkRamPages) {
   DirtyLog* log = memory.dirty_log();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->page_count(), 64u);
-  EXPECT_TRUE(memory.write(kRamBase + 3 * kPage + 8, 8, 1));
-  EXPECT_TRUE(memory.write(kRamBase + 63 * kPage + 4095, 1, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase + 3 * kPage + 8, 8, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase + 63 * kPage + 4095, 1, 1));
   const std::vector<uint8_t> bytes(kPage + 2, 0xab);
-  EXPECT_TRUE(memory.write_bytes(kRamBase + 10 * kPage - 1, bytes).has_value());  // pages 9, 10, 11
+  EXPECT_TRUE(guest.write(kRamBase + 10 * kPage - 1, bytes).has_value());  // pages 9, 10, 11
   EXPECT_EQ(pages_of(log->take()), (std::set<uint64_t>{3, 9, 10, 11, 63}));
 }
 
 TEST_F(AddressSpaceDirtyLog, RomWritesAndReadsMarkNothing) {
   ASSERT_TRUE(memory.start_dirty_log().has_value());
-  EXPECT_TRUE(memory.write(0x1000, 4, 1));
+  EXPECT_TRUE(guest.write_value(0x1000, 4, 1));
   const std::vector<uint8_t> bytes(16, 1);
-  EXPECT_TRUE(memory.write_bytes(0x1000, bytes).has_value());
+  EXPECT_TRUE(guest.write(0x1000, bytes).has_value());
   uint64_t value;
   EXPECT_TRUE(memory.read(kRamBase, 8, value));
   std::vector<uint8_t> out(kPage);
@@ -178,17 +180,17 @@ TEST_F(AddressSpaceDirtyLog, RomWritesAndReadsMarkNothing) {
 TEST_F(AddressSpaceDirtyLog, StopKeepsTheLogAndRestartReusesItClear) {
   ASSERT_TRUE(memory.start_dirty_log().has_value());
   DirtyLog* first = memory.dirty_log();
-  EXPECT_TRUE(memory.write(kRamBase, 8, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase, 8, 1));
   memory.stop_dirty_log();
   EXPECT_EQ(memory.dirty_log(), nullptr);
-  EXPECT_TRUE(memory.write(kRamBase + kPage, 8, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase + kPage, 8, 1));
   // Still allocated, holding what was marked before the stop.
   EXPECT_EQ(pages_of(first->take()), std::set<uint64_t>{0});
   first->mark(5 * kPage, 1);  // a hart that loaded the pointer before the stop
   ASSERT_TRUE(memory.start_dirty_log().has_value());
   EXPECT_EQ(memory.dirty_log(), first);
   EXPECT_EQ(first->count(), 0u);
-  EXPECT_TRUE(memory.write(kRamBase + 2 * kPage, 8, 1));
+  EXPECT_TRUE(guest.write_value(kRamBase + 2 * kPage, 8, 1));
   EXPECT_EQ(pages_of(first->take()), std::set<uint64_t>{2});
 }
 

@@ -4,6 +4,10 @@
 //
 // Threads: created and destroyed on the main thread; the mapping itself is
 // read and written by hart threads through AddressSpace.
+//
+// The mapping is handed out read-only: it is written only once mapped into
+// an AddressSpace (map_ram), by those its rules let write (harts and
+// GuestMemory), so that every write reaches the dirty log.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +34,7 @@ class MemoryBackend {
   const std::string& id() const { return id_; }
   MemoryBackendKind kind() const { return kind_; }
   uint64_t size_bytes() const { return host_.size(); }
-  std::span<uint8_t> host() const { return host_; }
+  std::span<const uint8_t> host() const { return host_; }
   // -1 for anonymous RAM; the memfd or file descriptor otherwise.
   int fd() const { return fd_; }
   // Mapped MAP_SHARED: writes reach the memfd/file and other mappings of it.
@@ -40,6 +44,8 @@ class MemoryBackend {
   const std::string& mem_path() const { return mem_path_; }
 
  private:
+  friend class AddressSpace;  // maps host_ as guest RAM
+
   MemoryBackend(std::string id, MemoryBackendKind kind, std::span<uint8_t> host, int fd,
                 bool shared, std::string mem_path)
       : id_(std::move(id)),

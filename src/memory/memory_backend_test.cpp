@@ -11,6 +11,8 @@
 #include <fstream>
 
 #include "base/temp_dir_test_util.hpp"
+#include "memory/address_space.hpp"
+#include "memory/guest_memory.hpp"
 
 namespace godwit {
 namespace {
@@ -18,6 +20,14 @@ namespace {
 using testing::TempDir;
 
 namespace fs = std::filesystem;
+
+// Writes one byte of the backend's memory as guest RAM is written: mapped
+// into an address space, through GuestMemory.
+void poke(MemoryBackend& backend, uint64_t offset, uint8_t value) {
+  AddressSpace memory;
+  ASSERT_TRUE(memory.map_ram(0, backend));
+  ASSERT_TRUE(GuestMemory(memory).write(offset, {&value, 1}));
+}
 
 MemoryBackendConfig config(MemoryBackendKind kind, uint64_t size, bool share,
                            std::string mem_path = "") {
@@ -41,8 +51,8 @@ TEST(MemoryBackend, RamIsAnonymousZeroedAndWritable) {
   EXPECT_EQ(ram.fd(), -1);
   EXPECT_FALSE(ram.shared());
   EXPECT_EQ(ram.host()[12345], 0);
-  ram.host()[12345] = 0x5a;
-  ram.host()[(1 << 20) - 1] = 0xa5;
+  poke(ram, 12345, 0x5a);
+  poke(ram, (1 << 20) - 1, 0xa5);
   EXPECT_EQ(ram.host()[12345], 0x5a);
 }
 
@@ -56,12 +66,12 @@ TEST(MemoryBackend, RamShareOnLivesInAMemfdThatCprCanHandOver) {
 TEST(MemoryBackend, AdoptedMemoryIsTheSamePages) {
   auto first = MemoryBackend::create(config(MemoryBackendKind::kMemfd, 1 << 16, true));
   ASSERT_TRUE(first.has_value()) << first.error().message();
-  (*first)->host()[4096] = 0x5a;
+  poke(**first, 4096, 0x5a);
   auto second = MemoryBackend::adopt(config(MemoryBackendKind::kMemfd, 1 << 16, true), dup((*first)->fd()));
   ASSERT_TRUE(second.has_value()) << second.error().message();
   EXPECT_NE((*second)->host().data(), (*first)->host().data());  // a new mapping
   EXPECT_EQ((*second)->host()[4096], 0x5a);                     // of the same memory
-  (*second)->host()[8192] = 0xa5;
+  poke(**second, 8192, 0xa5);
   EXPECT_EQ((*first)->host()[8192], 0xa5);
 }
 
@@ -80,7 +90,7 @@ TEST(MemoryBackend, SizeNotAPageMultipleIsAccepted) {
   auto backend = MemoryBackend::create(config(MemoryBackendKind::kRam, 1000, false));
   ASSERT_TRUE(backend.has_value()) << backend.error().message();
   EXPECT_EQ((*backend)->size_bytes(), 1000u);
-  (*backend)->host()[999] = 1;
+  poke(**backend, 999, 1);
 }
 
 TEST(MemoryBackend, ZeroSizeIsAnError) {
@@ -98,7 +108,7 @@ TEST(MemoryBackend, MemfdSharedWritesReachTheFd) {
   struct stat st {};
   ASSERT_EQ(fstat(mem.fd(), &st), 0);
   EXPECT_EQ(st.st_size, 1 << 16);
-  mem.host()[100] = 0x42;
+  poke(mem, 100, 0x42);
   uint8_t byte = 0;
   ASSERT_EQ(pread(mem.fd(), &byte, 1, 100), 1);
   EXPECT_EQ(byte, 0x42);
@@ -109,7 +119,7 @@ TEST(MemoryBackend, MemfdPrivateWritesStayInTheMapping) {
   ASSERT_TRUE(backend.has_value()) << backend.error().message();
   auto& mem = **backend;
   EXPECT_FALSE(mem.shared());
-  mem.host()[100] = 0x42;
+  poke(mem, 100, 0x42);
   uint8_t byte = 0xff;
   ASSERT_EQ(pread(mem.fd(), &byte, 1, 100), 1);
   EXPECT_EQ(byte, 0);
@@ -130,7 +140,7 @@ TEST(MemoryBackend, FileShareOnIsVisibleThroughASecondMapping) {
   void* other = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT_NE(other, MAP_FAILED);
   auto* bytes = static_cast<uint8_t*>(other);
-  mem.host()[4096] = 0x77;
+  poke(mem, 4096, 0x77);
   EXPECT_EQ(bytes[4096], 0x77);
   bytes[8] = 0x99;  // and the other way round
   EXPECT_EQ(mem.host()[8], 0x99);
@@ -143,7 +153,7 @@ TEST(MemoryBackend, FileShareOffDoesNotWriteTheFile) {
   const std::string path = dir.path() + "/ram.img";
   auto backend = MemoryBackend::create(config(MemoryBackendKind::kFile, 1 << 16, false, path));
   ASSERT_TRUE(backend.has_value()) << backend.error().message();
-  (*backend)->host()[0] = 0x11;
+  poke(**backend, 0, 0x11);
   uint8_t byte = 0xff;
   const int fd = open(path.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);

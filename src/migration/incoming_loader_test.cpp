@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "migration/guest_ram_test_util.hpp"
 #include "migration/precopy_sender.hpp"
 #include "migration/savevm_format.hpp"
 
@@ -45,7 +46,11 @@ class FakeVm final : public MigratableVm {
   }
 
   std::string_view machine_type() const override { return kMachine; }
-  std::vector<RamBlockView> ram_blocks() override { return {{"ram0", ram_.data(), ram_.size(), 0x80000000, false}}; }
+  std::vector<RamBlockView> ram_blocks() override {
+    RamBlockView view{"ram0", ram_.data(), ram_.size(), 0x80000000, false};
+    view.memory = ram_memory_;
+    return {view};
+  }
   Status start_dirty_log() override { return {}; }
   void stop_dirty_log() override {}
   DirtyLog& dirty_log() override { return log_; }
@@ -86,6 +91,8 @@ class FakeVm final : public MigratableVm {
     std::vector<uint32_t> loaded_versions;
   };
   std::vector<uint8_t> ram_;
+  TestGuestRam guest_ram_;
+  GuestMemory* ram_memory_ = guest_ram_.map(ram_, 0x80000000);
   DirtyLog log_;
   std::vector<Device> devices_;
 };

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "migration/guest_ram_test_util.hpp"
 #include "migration/incoming_loader.hpp"
 #include "migration/precopy_sender.hpp"
 #include "migration/ram_section_loader.hpp"
@@ -70,6 +71,7 @@ class FakeVm final : public MigratableVm {
       ram_offsets_.push_back(offset);
       offset += spec.pages * kPage;
     }
+    for (size_t i = 0; i < ram_.size(); ++i) ram_memory_.push_back(guest_ram_.map(ram_[i], specs_[i].guest_address));
     log_ = std::make_unique<DirtyLog>(offset);
     for (const DeviceSpec& spec : devices) devices_.push_back({spec, std::vector<uint8_t>(spec.state_bytes, 0), {}});
   }
@@ -96,6 +98,7 @@ class FakeVm final : public MigratableVm {
     std::vector<RamBlockView> views;
     for (size_t i = 0; i < ram_.size(); ++i) {
       views.push_back({specs_[i].id, ram_[i].data(), ram_[i].size(), specs_[i].guest_address, specs_[i].shared});
+      views.back().memory = ram_memory_[i];
     }
     return views;
   }
@@ -178,6 +181,8 @@ class FakeVm final : public MigratableVm {
 
   std::vector<BlockSpec> specs_;
   std::vector<std::vector<uint8_t>> ram_;
+  TestGuestRam guest_ram_;
+  std::vector<GuestMemory*> ram_memory_;  // ram_[i] as guest RAM
   std::vector<uint64_t> ram_offsets_;
   std::unique_ptr<DirtyLog> log_;
   std::atomic<bool> logging_ = false;

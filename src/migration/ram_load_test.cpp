@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 
+#include "migration/guest_ram_test_util.hpp"
 #include "migration/ram_section_loader.hpp"
 #include "migration/stream_writer.hpp"
 
@@ -28,7 +29,11 @@ class RamLoad : public ::testing::Test {
   RamLoad() : ram_(4 * kPage, 0xcc), shm_(2 * kPage, 0) {}
 
   std::vector<RamBlockView> blocks() {
-    return {{"ram", ram_.data(), ram_.size(), 0x80000000, false}, {"shm", shm_.data(), shm_.size(), 0x90000000, true}};
+    std::vector<RamBlockView> views{{"ram", ram_.data(), ram_.size(), 0x80000000, false},
+                                    {"shm", shm_.data(), shm_.size(), 0x90000000, true}};
+    views[0].memory = ram_memory_;
+    views[1].memory = shm_memory_;
+    return views;
   }
 
   // Loads chunks until one fails or the stream ends; returns the first error.
@@ -45,6 +50,9 @@ class RamLoad : public ::testing::Test {
 
   std::vector<uint8_t> ram_;
   std::vector<uint8_t> shm_;
+  TestGuestRam guest_ram_;
+  GuestMemory* ram_memory_ = guest_ram_.map(ram_, 0x80000000);
+  GuestMemory* shm_memory_ = guest_ram_.map(shm_, 0x90000000);
 };
 
 TEST_F(RamLoad, UnknownBlockInTheList) {

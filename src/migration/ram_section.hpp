@@ -14,6 +14,8 @@
 
 namespace godwit {
 
+class GuestMemory;
+
 inline constexpr std::string_view kRamSectionName = "ram";
 inline constexpr uint32_t kRamSectionVersion = 4;
 
@@ -35,9 +37,14 @@ inline constexpr uint64_t kContinue = 0x20;
 // One RAM region as the migration code sees it: QEMU's RAMBlock reduced to
 // what goes on the wire. The memory is borrowed; the owner (the machine's
 // memory backend) outlives the saver or loader.
+//
+// The sender reads the pages through `host`; the loader writes them through
+// `memory` at guest_address + offset, so that whatever watches RAM writes
+// (the dirty log) sees them. There is no writable pointer here on purpose
+// (see the head of memory/address_space.hpp).
 struct RamBlockView {
   std::string id;  // e.g. "riscv_virt_board.ram" or a memory backend's id; at most 255 bytes
-  uint8_t* host = nullptr;
+  const uint8_t* host = nullptr;
   uint64_t used_length = 0;  // bytes, a multiple of kRamPageSize
   uint64_t guest_address = 0;
   bool shared = false;  // backed by shared memory the destination maps too
@@ -47,6 +54,9 @@ struct RamBlockView {
   // Shared memory backed by a memfd or file (-1: not): a page in a hole of
   // the file reads as zeros, and reading it would allocate it.
   int fd = -1;
+  // The guest memory the block is mapped in, for writing; a view that is
+  // only sent from may leave it null.
+  GuestMemory* memory = nullptr;
 };
 
 // Migration capabilities that change the RAM stream. Both ends must agree;

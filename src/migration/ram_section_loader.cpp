@@ -1,8 +1,11 @@
 #include "migration/ram_section_loader.hpp"
 
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "memory/guest_memory.hpp"
 
 namespace godwit {
 namespace {
@@ -19,6 +22,14 @@ std::string at_byte(uint64_t offset) { return " at byte " + std::to_string(offse
 
 RamLoader::RamLoader(StreamReader& in, std::vector<RamBlockView> blocks, RamSectionOptions options)
     : in_(in), blocks_(std::move(blocks)), options_(options) {}
+
+Result<MappedRam> RamLoader::map_page(const RamBlockView& block, uint64_t offset) {
+  assert(block.memory != nullptr);  // the machine's blocks always name their memory
+  auto page = block.memory->map(block.guest_address + offset, kRamPageSize);
+  if (!page) return std::unexpected(std::move(page.error()).context("ram: block '" + block.id + "'"));
+  assert(page->data() == block.host + offset);  // host and guest_address describe one place
+  return page;
+}
 
 Status RamLoader::stream_error(uint64_t record_offset) const {
   return std::unexpected(in_.status().error().context("ram: record" + at_byte(record_offset)));
@@ -114,9 +125,13 @@ Status RamLoader::load_chunk() {
           return fail("ram: page offset " + hex(offset) + at_byte(record_offset) + " is outside block '" + target.id +
                       "' (length " + hex(target.used_length) + ")");
         }
-        uint8_t* page = target.host + offset;
+        const uint8_t* const page = target.host + offset;
         if (flags & ram_flag::kPage) {
-          in_.get_buffer({page, kRamPageSize});
+          // Received straight into guest RAM, marked once the page is in.
+          auto mapped = map_page(target, offset);
+          if (!mapped) return std::unexpected(std::move(mapped.error()));
+          in_.get_buffer(mapped->bytes());
+          mapped->release();
           residency_.note_populated(page);
           if (in_.failed()) return stream_error(record_offset);
           ++stats_.normal_pages;
@@ -134,7 +149,10 @@ Status RamLoader::load_chunk() {
         const bool maybe_data = (!target.private_anonymous || residency_.maybe_populated(page)) &&
                                 (target.fd < 0 || residency_.maybe_data(target.fd, offset));
         if (maybe_data && !is_zero_page(page)) {
-          std::memset(page, 0, kRamPageSize);
+          auto mapped = map_page(target, offset);
+          if (!mapped) return std::unexpected(std::move(mapped.error()));
+          std::memset(mapped->data(), 0, kRamPageSize);
+          mapped->release();
           residency_.note_populated(page);
           ++stats_.zero_pages_cleared;
         }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "memory/guest_memory.hpp"
 #include "migration/page_residency.hpp"
 #include "migration/ram_section.hpp"
 #include "migration/stream_reader.hpp"
@@ -45,6 +46,8 @@ class RamLoader {
   // error; null without an error only when the stream failed.
   Result<RamBlockView*> record_block(uint64_t flags, uint64_t record_offset);
   RamBlockView* find_block(std::string_view id);
+  // The page at `offset` of `block`, writable until released.
+  static Result<MappedRam> map_page(const RamBlockView& block, uint64_t offset);
   // The reader's error with the section and record named.
   Status stream_error(uint64_t record_offset) const;
 

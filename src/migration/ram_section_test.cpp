@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "migration/guest_ram_test_util.hpp"
 #include "migration/ram_section_loader.hpp"
 #include "migration/ram_section_saver.hpp"
 
@@ -21,9 +23,11 @@ struct TestBlock {
   TestBlock(std::string id, uint64_t pages, uint64_t guest_address = 0x80000000, bool shared = false)
       : memory(pages * kPage) {
     view = {std::move(id), memory.data(), memory.size(), guest_address, shared};
+    view.memory = guest_ram.map(memory, guest_address);
   }
   uint8_t* page(uint64_t index) { return memory.data() + index * kPage; }
   std::vector<uint8_t> memory;
+  TestGuestRam guest_ram;
   RamBlockView view;
 };
 
@@ -108,11 +112,13 @@ struct AnonymousBlock {
     EXPECT_NE(p, MAP_FAILED);
     host = static_cast<uint8_t*>(p);
     view = {std::move(id), host, bytes, 0x80000000, false, true};
+    view.memory = guest_ram.map({host, bytes}, 0x80000000);
   }
   ~AnonymousBlock() { ::munmap(host, bytes); }
   uint8_t* page(uint64_t index) { return host + index * kPage; }
   size_t bytes;
   uint8_t* host;
+  TestGuestRam guest_ram;
   RamBlockView view;
 };
 
@@ -179,6 +185,7 @@ struct MemfdBlock {
     EXPECT_NE(p, MAP_FAILED);
     host = static_cast<uint8_t*>(p);
     view = {std::move(id), host, bytes, 0x80000000, true, false, fd};
+    view.memory = guest_ram.map({host, bytes}, 0x80000000);
   }
   ~MemfdBlock() {
     ::munmap(host, bytes);
@@ -193,6 +200,7 @@ struct MemfdBlock {
   size_t bytes;
   int fd;
   uint8_t* host;
+  TestGuestRam guest_ram;
   RamBlockView view;
 };
 
@@ -263,8 +271,7 @@ TEST(RamSection, DirtyBitmapSendsResumeUnderAByteBudget) {
   TestBlock ram("ram", 130);  // three bitmap words, the last one partly used
   for (uint64_t i = 0; i < 130; ++i) fill_page(ram, i, 0x01);
   TestBlock ram_in("ram", 130);
-  ram_in.memory = ram.memory;
-  ram_in.view.host = ram_in.memory.data();
+  std::copy(ram.memory.begin(), ram.memory.end(), ram_in.memory.begin());  // in place: ram_in's views stay valid
 
   // The guest dirties some pages: data in most, zeros in two.
   std::vector<uint64_t> dirty(3, 0);

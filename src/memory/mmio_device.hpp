@@ -1,4 +1,6 @@
-// The interface every memory-mapped device implements.
+// The interface every memory-mapped device implements: what the address
+// space dispatches an access in a device's window to (QEMU's
+// MemoryRegionOps), so it lives with the address space, below the devices.
 //
 // Threads: read() and write() are called on hart threads (any hart, several at
 // once), and by the monitor for debug accesses, so a device guards its own state.
