@@ -6,7 +6,7 @@
 
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 constexpr uint64_t kBatch = 10'000'000;
@@ -52,6 +52,6 @@ void BM_CallLoop(benchmark::State& state) {
 BENCHMARK(BM_CallLoop)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing
 
 BENCHMARK_MAIN();

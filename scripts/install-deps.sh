@@ -40,12 +40,12 @@ fi
 apt-get update -qq || true
 
 # Build: compiler, CMake, Ninja. Libraries: libfdt (device tree), nlohmann-json
-# (QMP and the stream's JSON description), zstd (compressed streams), GoogleTest and
+# (QMP and the stream's JSON description), GoogleTest and
 # Google Benchmark (tests and micro-benchmarks). Guests: the RISC-V bare-metal GCC.
 # Tests: pytest. Reference machine: qemu-system-riscv64.
 apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config make \
-  libfdt-dev device-tree-compiler nlohmann-json3-dev libzstd-dev \
+  libfdt-dev device-tree-compiler nlohmann-json3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
   python3 python3-pytest gzip >/dev/null

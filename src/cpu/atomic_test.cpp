@@ -7,7 +7,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 constexpr uint64_t kData = kRamBase + 0x1000;
@@ -177,4 +177,4 @@ TEST(Atomic, LrScIncrementFromTwoThreadsIsExact) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

@@ -4,7 +4,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 constexpr uint64_t kMHandler = kRamBase + 0x1000;
@@ -374,4 +374,4 @@ TEST(Interrupt, EnablingWriteIsTakenAtTheNextInstruction) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

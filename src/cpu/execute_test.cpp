@@ -7,7 +7,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 struct Case {
@@ -369,4 +369,4 @@ TEST(Execute, InstretCountsRetiredInstructionsOnly) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

@@ -8,7 +8,7 @@
 
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 struct EngineLog {
@@ -90,4 +90,4 @@ TEST(ExecutionEngine, RestoreRefusesAStateItsDescriptionForbidsAndKeepsTheOld) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

@@ -11,7 +11,7 @@
 
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 constexpr uint64_t kPage = 4096;
@@ -199,4 +199,4 @@ TEST_F(HartDirtyLog, ConcurrentTakesNeverLoseAWrite) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

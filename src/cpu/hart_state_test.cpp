@@ -15,7 +15,7 @@
 #include "migration/stream_writer.hpp"
 #include "migration/vmstate.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 // What the stream side does with a StateOwner: snapshot, then save_state.
@@ -406,4 +406,4 @@ TEST(HartState, ResumedHartRunsOnAsOneThatNeverStopped) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

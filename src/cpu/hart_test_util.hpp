@@ -11,7 +11,7 @@
 
 #include "cpu/hart.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 
 inline constexpr uint64_t kRamBase = 0x80000000;
 
@@ -156,4 +156,4 @@ struct TestMachine {
   Hart hart;
 };
 
-}  // namespace godwit::test
+}  // namespace godwit::testing

@@ -4,7 +4,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 namespace pte {
@@ -296,4 +296,4 @@ TEST_F(MmuTest, BlockRunsFromThePageTheCurrentMappingNames) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

@@ -8,7 +8,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
-namespace godwit::test {
+namespace godwit::testing {
 namespace {
 
 using namespace std::chrono_literals;
@@ -136,4 +136,4 @@ TEST(RunControl, WfiWithAnInterruptPendingDoesNotSleep) {
 }
 
 }  // namespace
-}  // namespace godwit::test
+}  // namespace godwit::testing

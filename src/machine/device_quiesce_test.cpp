@@ -6,7 +6,6 @@
 // saved state and RAM hold the completed request; a failed migration lets
 // the device take new work again.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -110,7 +109,7 @@ class InFlightDevice final : public Device {
 class DeviceQuiesceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto created = VirtMachine::create(testing_util::spin_config(kernel_, 1));
+    auto created = VirtMachine::create(testing::spin_config(kernel_.path(), 1));
     ASSERT_TRUE(created) << created.error().message();
     machine_ = std::move(*created);
     VirtMachine& vm = *machine_;
@@ -128,7 +127,6 @@ class DeviceQuiesceTest : public ::testing::Test {
   }
   void TearDown() override {
     machine_.reset();
-    ::unlink(kernel_.c_str());
   }
 
   uint32_t completion_word() {
@@ -150,7 +148,7 @@ class DeviceQuiesceTest : public ::testing::Test {
     return {};
   }
 
-  std::string kernel_ = testing_util::write_spin_kernel("quiesce");
+  testing::SpinKernel kernel_;
   std::unique_ptr<VirtMachine> machine_;
   InFlightDevice* device_ = nullptr;
 };

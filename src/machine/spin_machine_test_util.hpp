@@ -4,22 +4,28 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <string>
 
+#include "base/temp_dir_test_util.hpp"
 #include "machine/machine_config.hpp"
 
-namespace godwit::testing_util {
+namespace godwit::testing {
 
-// Writes the kernel to a file named after `tag` and the process; the caller unlinks it.
-inline std::string write_spin_kernel(const std::string& tag) {
-  const std::string path = ::testing::TempDir() + "godwit-spin-" + tag + "-" + std::to_string(getpid()) + ".bin";
-  const uint32_t code[] = {0x00178793, 0xffdff06f};
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
-  return path;
-}
+// The kernel in a file of its own temporary directory, removed with it.
+class SpinKernel {
+ public:
+  SpinKernel() {
+    const uint32_t code[] = {0x00178793, 0xffdff06f};
+    std::ofstream(path_, std::ios::binary).write(reinterpret_cast<const char*>(code), sizeof code);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  TempDir dir_;
+  std::string path_ = dir_ / "spin.bin";
+};
 
 inline MachineConfig spin_config(const std::string& kernel, unsigned harts = 2) {
   MachineConfig config;
@@ -31,4 +37,6 @@ inline MachineConfig spin_config(const std::string& kernel, unsigned harts = 2) 
   return config;
 }
 
-}  // namespace godwit::testing_util
+inline MachineConfig spin_config(const SpinKernel& kernel, unsigned harts = 2) { return spin_config(kernel.path(), harts); }
+
+}  // namespace godwit::testing

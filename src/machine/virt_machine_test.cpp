@@ -13,12 +13,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using testing_util::spin_config;
+using testing::spin_config;
 
 class VirtMachineTest : public ::testing::Test {
  protected:
-  void TearDown() override { ::unlink(kernel_.c_str()); }
-  std::string kernel_ = testing_util::write_spin_kernel("virt");
+  testing::SpinKernel kernel_;
 };
 
 TEST_F(VirtMachineTest, PrelaunchRunningPausedWithGuestTimeStandingStill) {

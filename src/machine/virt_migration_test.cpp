@@ -13,10 +13,9 @@ using namespace std::chrono_literals;
 
 class MachineSectionsTest : public ::testing::Test {
  protected:
-  void TearDown() override { ::unlink(kernel_.c_str()); }
 
   std::unique_ptr<VirtMachine> make(unsigned harts) {
-    auto machine = VirtMachine::create(testing_util::spin_config(kernel_, harts));
+    auto machine = VirtMachine::create(testing::spin_config(kernel_.path(), harts));
     EXPECT_TRUE(machine) << machine.error().message();
     (*machine)->start();
     return std::move(*machine);
@@ -49,7 +48,7 @@ class MachineSectionsTest : public ::testing::Test {
     }
   }
 
-  std::string kernel_ = testing_util::write_spin_kernel("sections");
+  testing::SpinKernel kernel_;
 };
 
 TEST_F(MachineSectionsTest, DeviceStateMovesToAnIdenticalMachineAndRunsOn) {

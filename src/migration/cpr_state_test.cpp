@@ -8,18 +8,19 @@
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <future>
+
+#include "base/temp_dir_test_util.hpp"
 
 namespace godwit {
 namespace {
 
 using namespace std::chrono_literals;
 
+// One directory for the test program's sockets, removed at its end.
 std::string socket_path(const char* name) {
-  return (std::filesystem::temp_directory_path() / (std::string("godwit-cpr-") + name + "-" +
-                                                    std::to_string(getpid()) + ".sock"))
-      .string();
+  static const testing::TempDir dir;
+  return dir / (std::string(name) + ".sock");
 }
 
 int memfd_with(uint8_t value) {

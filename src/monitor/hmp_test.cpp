@@ -10,9 +10,8 @@
 namespace godwit {
 namespace {
 
-class HmpTest : public testing_util::SpinMachineTest {
+class HmpTest : public testing::SpinMachineTest {
  protected:
-  HmpTest() : SpinMachineTest("hmp") {}
   std::string run(std::string_view line, unsigned cpu = 0) {
     CommandContext context{*machine_, nullptr, cpu};
     return hmp_execute(context, line);
@@ -62,12 +61,11 @@ TEST_F(HmpTest, InfoRegistersHasQemusLayout) {
 }
 
 TEST_F(HmpTest, PmemsaveWritesTheBytes) {
-  const std::string path = ::testing::TempDir() + "godwit-hmp-pmem-" + std::to_string(getpid());
+  const std::string path = dir_ / "pmem";
   EXPECT_EQ(run("pmemsave 0x80000000 8 " + path), "");
   std::ifstream file(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(file)), {});
   EXPECT_EQ(bytes, std::string("\x93\x87\x17\x00\x6f\xf0\xdf\xff", 8));
-  ::unlink(path.c_str());
 }
 
 }  // namespace

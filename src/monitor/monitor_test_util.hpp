@@ -15,7 +15,7 @@
 #include "machine/virt_machine.hpp"
 #include "monitor/qmp_error.hpp"
 
-namespace godwit::testing_util {
+namespace godwit::testing {
 
 class SocketClient {
  public:
@@ -85,23 +85,21 @@ class SocketClient {
   std::string buffer_;
 };
 
-// A started machine (harts parked in prelaunch) for command handler tests;
-// `tag` keeps the kernel files of concurrently running tests apart.
+// A started machine (harts parked in prelaunch) for command handler tests.
 class SpinMachineTest : public ::testing::Test {
  protected:
-  explicit SpinMachineTest(const std::string& tag) : kernel_(write_spin_kernel(tag)) {}
   void SetUp() override {
-    auto machine = VirtMachine::create(spin_config(kernel_));
+    auto machine = VirtMachine::create(spin_config(kernel_.path()));
     ASSERT_TRUE(machine) << machine.error().message();
     machine_ = std::move(*machine);
     machine_->start();
   }
   void TearDown() override {
     machine_.reset();
-    ::unlink(kernel_.c_str());
   }
-  std::string kernel_;
+  SpinKernel kernel_;
+  TempDir dir_;  // files the commands write
   std::unique_ptr<VirtMachine> machine_;
 };
 
-}  // namespace godwit::testing_util
+}  // namespace godwit::testing

@@ -13,12 +13,12 @@
 namespace godwit {
 namespace {
 
-using testing_util::SocketClient;
+using testing::SocketClient;
 
 class MonitorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MachineConfig config = testing_util::spin_config(kernel_);
+    MachineConfig config = testing::spin_config(kernel_.path());
     for (const auto& [id, path] : {std::pair{"qmp", qmp_path_}, std::pair{"hmp", hmp_path_}}) {
       ChardevConfig chardev;
       chardev.id = id;
@@ -46,7 +46,6 @@ class MonitorsTest : public ::testing::Test {
     }
     monitors_.reset();
     machine_.reset();
-    ::unlink(kernel_.c_str());
   }
 
   Json negotiate(SocketClient& client) {
@@ -55,9 +54,10 @@ class MonitorsTest : public ::testing::Test {
     return greeting;
   }
 
-  std::string kernel_ = testing_util::write_spin_kernel("monitors");
-  std::string qmp_path_ = ::testing::TempDir() + "gw-qmp-" + std::to_string(getpid()) + ".sock";
-  std::string hmp_path_ = ::testing::TempDir() + "gw-hmp-" + std::to_string(getpid()) + ".sock";
+  testing::SpinKernel kernel_;
+  testing::TempDir dir_;
+  std::string qmp_path_ = dir_ / "qmp.sock";
+  std::string hmp_path_ = dir_ / "hmp.sock";
   std::unique_ptr<VirtMachine> machine_;
   std::unique_ptr<Monitors> monitors_;
   std::future<int> exit_status_;

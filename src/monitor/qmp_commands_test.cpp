@@ -9,9 +9,8 @@
 namespace godwit {
 namespace {
 
-class QmpCommandsTest : public testing_util::SpinMachineTest {
+class QmpCommandsTest : public testing::SpinMachineTest {
  protected:
-  QmpCommandsTest() : SpinMachineTest("qmp") {}
   QmpResult<Json> run(std::string_view name, const char* arguments = "{}") {
     const CommandSpec* spec = find_qmp_command(name);
     EXPECT_NE(spec, nullptr) << name;
@@ -51,7 +50,7 @@ TEST_F(QmpCommandsTest, LifeCycle) {
 }
 
 TEST_F(QmpCommandsTest, ContAfterGuestPoweroffNeedsAReset) {
-  MachineConfig config = testing_util::spin_config(kernel_);
+  MachineConfig config = testing::spin_config(kernel_.path());
   config.no_shutdown = true;
   auto machine = VirtMachine::create(config);
   ASSERT_TRUE(machine);
@@ -77,12 +76,11 @@ TEST_F(QmpCommandsTest, ContAfterGuestPoweroffNeedsAReset) {
 }
 
 TEST_F(QmpCommandsTest, MemsaveAndPmemsave) {
-  const std::string path = ::testing::TempDir() + "godwit-qmp-mem-" + std::to_string(getpid());
+  const std::string path = dir_ / "mem";
   ASSERT_TRUE(run("memsave", (R"({"val":2147483648,"size":8,"filename":")" + path + R"(","cpu-index":1})").c_str()));
   std::ifstream file(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(file)), {});
   EXPECT_EQ(bytes, std::string("\x93\x87\x17\x00\x6f\xf0\xdf\xff", 8));
-  ::unlink(path.c_str());
   auto bad_cpu = run("memsave", R"({"val":0,"size":1,"filename":"/dev/null","cpu-index":2})");
   ASSERT_FALSE(bad_cpu);
   EXPECT_EQ(bad_cpu.error().desc, "Parameter 'cpu-index' expects a CPU number");
