@@ -36,20 +36,21 @@ Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config) {
   w.prop_string("compatible", "riscv-virtio");
   w.prop_string("model", "riscv-virtio,qemu");
 
-  // syscon-poweroff / syscon-reboot drive the sifive_test device.
+  // syscon-poweroff / syscon-reboot drive the sifive_test device: the
+  // value written to its register does what the node's name says.
   if (test_phandle != 0) {
-    w.begin("poweroff");
-    w.prop_u32("value", 0x5555);
-    w.prop_u32("offset", 0);
-    w.prop_u32("regmap", test_phandle);
-    w.prop_string("compatible", "syscon-poweroff");
-    w.end();
-    w.begin("reboot");
-    w.prop_u32("value", 0x7777);
-    w.prop_u32("offset", 0);
-    w.prop_u32("regmap", test_phandle);
-    w.prop_string("compatible", "syscon-reboot");
-    w.end();
+    struct Syscon {
+      const char* node;
+      uint32_t value;
+    };
+    for (const Syscon& syscon : {Syscon{"poweroff", 0x5555}, Syscon{"reboot", 0x7777}}) {
+      w.begin(syscon.node);
+      w.prop_u32("value", syscon.value);
+      w.prop_u32("offset", 0);
+      w.prop_u32("regmap", test_phandle);
+      w.prop_string("compatible", std::string("syscon-") + syscon.node);
+      w.end();
+    }
   }
 
   w.begin(node_name("memory", config.ram_base));

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/hex.hpp"
 #include "machine/virt_memory_map.hpp"
 
 namespace godwit {
@@ -14,12 +15,6 @@ namespace {
 Status place(GuestMemory& memory, uint64_t pa, std::span<const uint8_t> bytes, KernelPlacement placement) {
   if (placement == KernelPlacement::kRamFromMigration && memory.is_ram(pa, bytes.size())) return {};
   return memory.write(pa, bytes);
-}
-
-std::string hex(uint64_t v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
-  return buffer;
 }
 
 // Copies a struct out of the image after checking it lies inside.

@@ -5,16 +5,11 @@
 #include <cstring>
 
 #include "base/byte_order.hpp"
+#include "base/hex.hpp"
 #include "memory/memory_backend.hpp"
 
 namespace godwit {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
 
 bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
   return a < b + b_size && b < a + a_size;

@@ -1,18 +1,10 @@
 #include "memory/guest_memory.hpp"
 
-#include <cstdio>
 #include <string>
 
+#include "base/hex.hpp"
+
 namespace godwit {
-namespace {
-
-std::string hex(uint64_t v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
-
-}  // namespace
 
 Status GuestMemory::write(uint64_t pa, std::span<const uint8_t> in) { return space_->write_bytes(pa, in, RamWriteKey{}); }
 

@@ -5,16 +5,11 @@
 #include <cstring>
 #include <string>
 
+#include "base/hex.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace godwit {
 namespace {
-
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 std::string at_byte(uint64_t offset) { return " at byte " + std::to_string(offset); }
 

@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/hex.hpp"
+
 namespace godwit::savevm {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
 
 // QEMU bounds the description it will read; a lying length cannot make us
 // allocate more than this.

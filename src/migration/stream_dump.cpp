@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "base/hex.hpp"
 #include "migration/byte_channel.hpp"
 #include "migration/ram_section.hpp"
 #include "migration/savevm_format.hpp"
@@ -11,12 +12,6 @@
 
 namespace godwit {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
 
 // vmdesc sits after EOF; its length prefix must reach exactly the end.
 nlohmann::json find_description(std::span<const uint8_t> bytes) {
