@@ -13,19 +13,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-# Finds the first Debian mirror URI in the apt sources (deb822 or one-line form).
-debian_mirror() {
-  local uri=""
-  if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
-    uri=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}' /etc/apt/sources.list.d/*.sources \
-          | grep -v security | head -n 1)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file|ftp):/) {print $i; exit}}' \
-          /etc/apt/sources.list)
-  fi
-  printf '%s' "$uri"
-}
+# debian_mirror: the mirror URI from the machine's own apt sources.
+source "$(dirname "$0")/debian-mirror.sh"
 
 backports=/etc/apt/sources.list.d/godwit-bookworm-backports.list
 if [ ! -f "$backports" ]; then
@@ -42,13 +31,20 @@ apt-get update -qq || true
 # Build: compiler, CMake, Ninja. Libraries: libfdt (device tree), nlohmann-json
 # (QMP and the stream's JSON description), GoogleTest and
 # Google Benchmark (tests and micro-benchmarks). Guests: the RISC-V bare-metal GCC.
-# Tests: pytest. Reference machine: qemu-system-riscv64.
+# Tests: pytest. Reference machine: qemu-system-riscv64. Linux guest material
+# (scripts/guest-images.sh): cpio for the initramfs, e2fsprogs for the ext4
+# disk image and its checks (mkfs.ext4 -d, debugfs, e2fsck), the riscv64 Linux
+# cross compiler and C library for the static guest workload, xz-utils for the
+# kernel's compressed modules, debian-archive-keyring to verify the riscv64
+# packages apt fetches.
 apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config make \
   libfdt-dev device-tree-compiler nlohmann-json3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
-  python3 python3-pytest gzip >/dev/null
+  python3 python3-pytest gzip \
+  cpio e2fsprogs xz-utils debian-archive-keyring \
+  gcc-riscv64-linux-gnu libc6-dev-riscv64-cross >/dev/null
 
 if ! apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-riscv >/dev/null 2>&1; then
   echo "install-deps: QEMU from bookworm-backports not available; using Debian 12's qemu-system-misc" >&2
