@@ -103,7 +103,8 @@ def fsck(image, repair):
 def dump(image, path, out):
     proc = run(["debugfs", "-R", f"dump {path} {out}", image])
     if not os.path.exists(out) or "File not found" in proc.stderr:
-        return f"debugfs found no {path} in {image}: {proc.stderr.strip()}"
+        said = [line for line in proc.stderr.splitlines() if not line.startswith("debugfs ")]
+        return f"debugfs found no {path} in {image}: {' '.join(said).strip()}"
     return None
 
 
