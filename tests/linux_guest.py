@@ -78,7 +78,8 @@ def command(binary, images, disk, serial, *, append, smp=2, memory="512M", bios=
             rng=True, console=True, net=False, modern=False, extra=()):
     """The command line booting Linux with the disk as virtio-blk; `serial` is a
     -serial argument (e.g. "file:PATH" or "stdio"). bios=None keeps the machine's
-    default firmware (OpenSBI's fw_dynamic on QEMU). `modern` asks virtio-mmio for
+    default firmware (OpenSBI's fw_dynamic on QEMU). `console` adds a virtio
+    console, writing to that file when it is a path. `modern` asks virtio-mmio for
     version 2 instead of QEMU 10's legacy default. Devices are given in a fixed
     order, so each lands on the same virtio-mmio slot every time."""
     cmd = [str(binary), "-M", "virt", "-m", memory, "-smp", str(smp), "-display", "none",
@@ -93,7 +94,9 @@ def command(binary, images, disk, serial, *, append, smp=2, memory="512M", bios=
     if rng:
         cmd += ["-device", "virtio-rng-device"]
     if console:
-        cmd += ["-device", "virtio-serial-device", "-chardev", "null,id=hvc0",
+        chardev = f"file,id=hvc0,path={console}" if isinstance(console, (str, os.PathLike)) \
+            else "null,id=hvc0"
+        cmd += ["-device", "virtio-serial-device", "-chardev", chardev,
                 "-device", "virtconsole,chardev=hvc0"]
     if net:
         cmd += ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"]
@@ -101,13 +104,17 @@ def command(binary, images, disk, serial, *, append, smp=2, memory="512M", bios=
 
 
 class LinuxGuest:
-    """One machine booting the Linux guest, its console in workdir/console.log."""
+    """One machine booting the Linux guest: its serial console in
+    workdir/console.log, its virtio console (when on) in workdir/hvc0.log."""
 
     def __init__(self, binary, images, disk, workdir, *, append, **options):
         self.workdir = pathlib.Path(workdir)
         self.serial_path = self.workdir / "console.log"
         self.stderr_path = self.workdir / "stderr.log"
+        self.hvc_path = self.workdir / "hvc0.log"
         self.serial_path.write_bytes(b"")
+        if options.get("console", True) is True:
+            options["console"] = self.hvc_path
         self.cmd = command(binary, images, disk, f"file:{self.serial_path}", append=append,
                            **options)
         self._stderr = open(self.stderr_path, "wb")

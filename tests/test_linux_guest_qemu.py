@@ -19,10 +19,11 @@ def test_workload_runs_to_the_end_and_the_disk_holds_every_record(qemu, linux_im
     text = guest.text()
     banner = next(line for line in text.splitlines() if "Linux version" in line)
     print(f"\n{banner}\nworkload started {started:.1f} s after the machine")
-    assert "virtio_blk virtio0: [vda]" in text or "[vda]" in text, guest.describe()
+    assert "virtio_blk virtio0: [vda] 131072 512-byte logical blocks" in text, guest.describe()
     devices = next(line for line in text.splitlines() if line.startswith("init: devices:"))
     for device in ("vda", "hvc0", "hwrng", "eth0"):
         assert f" {device}" in devices.split(",")[0], f"{device} missing: {devices}"
+    assert guest.hvc_path.read_text() == "init: hello on hvc0\n"
     assert "init: unmounted /mnt/data" in text, guest.describe()
     ok, verdict = check_disk(disk)
     assert ok and verdict == "disk: OK 200 records", verdict
