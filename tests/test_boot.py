@@ -2,6 +2,7 @@
 kernel, initrd and device tree go, what the device tree holds, and OpenSBI
 (-bios default, QEMU's default) entering an S-mode payload on every hart.
 Each is compared with qemu-system-riscv64 when it is installed."""
+import os
 import re
 import struct
 import subprocess
@@ -10,7 +11,17 @@ import pytest
 
 import vm
 
-FIRMWARE = "/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin"
+# Where godwit and QEMU find the default firmware (-bios default).
+FIRMWARE = ("/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin",
+            "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
+
+
+@pytest.fixture(scope="session")
+def firmware():
+    found = [path for path in FIRMWARE if os.path.exists(path)]
+    if not found:
+        pytest.skip("OpenSBI's fw_dynamic is not installed (Debian package opensbi)")
+    return found[0]
 
 
 def run(binary, *args, timeout=30, stdin=None):
@@ -91,7 +102,7 @@ def comparable(nodes):
 
 
 @pytest.mark.parametrize("smp", [1, 2, 4])
-def test_device_tree_matches_qemu(godwit, qemu, guest, tmp_path, smp):
+def test_device_tree_matches_qemu(godwit, qemu, firmware, guest, tmp_path, smp):
     options = ["-smp", str(smp), "-m", "256M", "-kernel", str(guest("sbi/sbi_hello")), "-append", "x"]
     ours, our_order = parse_dts(dump_tree(godwit, tmp_path, "godwit", *options))
     theirs, their_order = parse_dts(dump_tree(qemu, tmp_path, "qemu", *options))
@@ -110,7 +121,7 @@ def chosen(dts):
 
 
 @pytest.mark.parametrize("memory", ["128M", "256M", "1G"])
-def test_initrd_goes_where_qemu_puts_it(godwit, qemu, tmp_path, memory):
+def test_initrd_goes_where_qemu_puts_it(godwit, qemu, firmware, tmp_path, memory):
     image = fake_linux_image(tmp_path / "Image")
     initrd = tmp_path / "initrd"
     initrd.write_bytes(b"\x5a" * 1000)
@@ -121,7 +132,7 @@ def test_initrd_goes_where_qemu_puts_it(godwit, qemu, tmp_path, memory):
         assert ours[prop] == theirs[prop], prop
 
 
-def test_given_tree_is_used_with_chosen_fixed_up(godwit, tmp_path):
+def test_given_tree_is_used_with_chosen_fixed_up(godwit, firmware, tmp_path):
     source = tmp_path / "mine.dts"
     source.write_text('/dts-v1/;\n/ { model = "mine"; #address-cells = <2>; #size-cells = <2>; chosen { }; };\n')
     dtb = tmp_path / "mine.dtb"
@@ -141,7 +152,7 @@ def hmp(binary, *options, commands):
 
 
 @pytest.mark.parametrize("bios, memory", [("default", "256M"), ("default", "1G"), ("none", "128M")])
-def test_reset_rom_and_placement_match_qemu(godwit, qemu, tmp_path, bios, memory):
+def test_reset_rom_and_placement_match_qemu(godwit, qemu, firmware, tmp_path, bios, memory):
     image = fake_linux_image(tmp_path / "Image")
     options = ["-bios", bios, "-m", memory, "-kernel", str(image)]
     commands = ["xp /12gx 0x1000",     # the ROM: code, start, device tree, fw_dynamic_info
@@ -165,7 +176,7 @@ def test_reset_rom_and_placement_match_qemu(godwit, qemu, tmp_path, bios, memory
     (["-kernel", "@IMAGE", "-initrd", "@BIG", "-m", "64M"], "-initrd '@BIG': its 41943040 bytes do not fit in RAM"),
     (["-kernel", "@IMAGE", "-dtb", "@IMAGE"], "-dtb '@IMAGE': not a valid device tree: FDT_ERR_BADMAGIC"),
 ])
-def test_boot_errors_name_the_option_and_file(godwit, tmp_path, args, line):
+def test_boot_errors_name_the_option_and_file(godwit, firmware, tmp_path, args, line):
     image = fake_linux_image(tmp_path / "Image")
     big = tmp_path / "big"
     big.write_bytes(bytes(40 << 20))
@@ -195,8 +206,8 @@ def agreeing_lines(output):
             if line.startswith("sbi_hello:") or line.startswith(AGREEING_BANNER)]
 
 
-@pytest.mark.parametrize("smp", [1, 4])
-def test_opensbi_runs_an_s_mode_payload_as_on_qemu(godwit, qemu, guest, smp):
+@pytest.mark.parametrize("smp", [1, 4, 8])
+def test_opensbi_runs_an_s_mode_payload_as_on_qemu(godwit, qemu, firmware, guest, smp):
     options = dict(smp=smp, memory="256M", append="hello world", bios="default")
     ref_status, ref_out, ref_err = vm.run_to_exit(qemu, guest("sbi/sbi_hello"), **options)
     assert ref_status == 0, ref_err
