@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds every guest without CMake, for quick iteration:
 #   guests/build.sh OUTDIR
-# makes OUTDIR/<name>.elf for each guests/<name>.c or .S, and OUTDIR/isa/<name>.elf
-# for each guests/isa/<name>.S. The compiler flags live in gcc.rsp, shared with
+# makes OUTDIR/<name>.elf for each guests/<name>.c or .S, OUTDIR/sbi/<name>.elf for
+# each guests/sbi/<name>.c and OUTDIR/isa/<name>.elf for each guests/isa/<name>.S. The compiler flags live in gcc.rsp, shared with
 # CMakeLists.txt. RISCV_GCC overrides the compiler.
 set -eu
 
@@ -25,6 +25,15 @@ for source in "$here"/*.c "$here"/*.S; do
   # shellcheck disable=SC2086 # the source list is split on purpose
   "$cc" @"$here/gcc.rsp" -I"$runtime" -T"$runtime/link.ld" \
     -o "$out/$name.elf" $runtime_sources "$source"
+done
+
+mkdir -p "$out/sbi"
+for source in "$here"/sbi/*.c; do
+  [ -e "$source" ] || continue
+  name=$(basename "$source" .c)
+  echo "S-mode payload sbi/$name"
+  "$cc" @"$here/gcc.rsp" -I"$runtime" -T"$here/sbi/link.ld" \
+    -o "$out/sbi/$name.elf" "$here/sbi/start.S" "$runtime/fdt.c" "$runtime/rtstring.c" "$source"
 done
 
 for source in "$here"/isa/*.S; do

@@ -51,6 +51,12 @@ if ! apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-s
   apt-get install -y -qq --no-install-recommends qemu-system-misc >/dev/null || \
     echo "install-deps: no qemu-system-riscv64 could be installed; QEMU comparisons will be skipped" >&2
 fi
+# OpenSBI's fw_dynamic: godwit's default firmware (-bios default), found where
+# QEMU finds it. QEMU's package only recommends it; 1.5 comes with QEMU 10 in
+# backports, Debian 12's own is 1.2.
+apt-get install -y -qq --no-install-recommends -t bookworm-backports opensbi >/dev/null 2>&1 || \
+  apt-get install -y -qq --no-install-recommends opensbi >/dev/null || \
+  echo "install-deps: opensbi could not be installed; -bios default and its tests need it" >&2
 if command -v qemu-system-riscv64 >/dev/null; then
   qemu-system-riscv64 -version | head -n 1
 fi

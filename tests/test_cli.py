@@ -70,7 +70,7 @@ def test_pidfile_is_written_and_removed(godwit, guest, tmp_path):
 
 def test_dumpdtb_writes_a_valid_tree_and_exits(godwit, tmp_path):
     dtb = tmp_path / "virt.dtb"
-    proc = run(godwit, "-M", f"virt,dumpdtb={dtb}", "-smp", "2", "-m", "256M")
+    proc = run(godwit, "-M", f"virt,dumpdtb={dtb}", "-bios", "none", "-smp", "2", "-m", "256M")
     assert proc.returncode == 0, proc.stderr
     data = dtb.read_bytes()
     assert data[:4] == bytes.fromhex("d00dfeed")

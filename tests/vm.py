@@ -3,11 +3,14 @@ what the guest printed. Both take the same qemu-system-riscv64 options."""
 import subprocess
 import time
 
-COMMON = ["-M", "virt", "-bios", "none", "-nographic"]
+COMMON = ["-M", "virt", "-nographic"]
 
 
-def command(binary, kernel, smp=1, memory="128M", append=None, extra=()):
-    cmd = [str(binary), *COMMON, "-smp", str(smp), "-m", memory, "-kernel", str(kernel)]
+def command(binary, kernel, smp=1, memory="128M", append=None, extra=(), bios="none"):
+    """The bundled guests run without firmware (`bios="none"`, entered in
+    M-mode at 0x80000000); bios="default" boots OpenSBI as QEMU does without
+    -bios, with `kernel` as its S-mode payload."""
+    cmd = [str(binary), *COMMON, "-bios", bios, "-smp", str(smp), "-m", memory, "-kernel", str(kernel)]
     if append:
         cmd += ["-append", append]
     return cmd + list(extra)

@@ -5,17 +5,24 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "base/errno_text.hpp"
 
 namespace godwit {
 
-Result<std::vector<uint8_t>> read_file(const std::string& path) {
+Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail("could not open '" + path + "': " + errno_text(errno));
   std::vector<uint8_t> data;
   struct stat st;
-  if (fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+      ::close(fd);
+      return fail("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than " + std::to_string(max_bytes));
+    }
+    data.reserve(static_cast<size_t>(st.st_size));
+  }
   uint8_t buffer[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -26,6 +33,10 @@ Result<std::vector<uint8_t>> read_file(const std::string& path) {
       return fail("could not read '" + path + "': " + errno_text(err));
     }
     if (n == 0) break;
+    if (static_cast<size_t>(n) > max_bytes - data.size()) {
+      ::close(fd);
+      return fail("'" + path + "' holds more than " + std::to_string(max_bytes) + " bytes");
+    }
     data.insert(data.end(), buffer, buffer + n);
   }
   ::close(fd);

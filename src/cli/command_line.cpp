@@ -27,8 +27,12 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
     {"m", true, handle_memory_size, "guest RAM size; a plain number is MiB, suffixes B K M G T",
      "[size=]SIZE"},
     {"smp", true, handle_smp, "number of harts, 1 to 8", "[cpus=]N"},
-    {"bios", true, handle_bios, "firmware; only none (boot the kernel directly)", "none"},
-    {"kernel", true, handle_kernel, "ELF kernel to load", "FILE"},
+    {"bios", true, handle_bios,
+     "firmware: default (OpenSBI fw_dynamic), none (enter the kernel in M-mode) or a file", "default|none|FILE"},
+    {"L", true, handle_data_dir, "a directory to search for -bios firmware first (repeatable)", "DIR"},
+    {"kernel", true, handle_kernel, "kernel to load: an ELF, a Linux Image or a raw binary", "FILE"},
+    {"initrd", true, handle_initrd, "initial ram disk (/chosen/linux,initrd-start and -end)", "FILE"},
+    {"dtb", true, handle_dtb, "device tree to pass instead of the board's own", "FILE"},
     {"append", true, handle_append, "kernel command line (/chosen/bootargs)", "STRING"},
     {"serial", true, handle_serial, "connect the serial port (repeatable)",
      "stdio|null|none|file:PATH|unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,...]|chardev:ID"},
@@ -126,6 +130,14 @@ Status check_memory(MachineConfig& config) {
   return {};
 }
 
+// QEMU's own checks (qemu_validate_options), in its words.
+Status check_boot(const MachineConfig& config) {
+  if (!config.kernel_path.empty()) return {};
+  if (!config.append.empty()) return fail("-append only allowed with -kernel option");
+  if (!config.initrd_path.empty()) return fail("-initrd only allowed with -kernel option");
+  return {};
+}
+
 }  // namespace
 
 Result<CommandLine> parse_command_line(std::span<const std::string> args) {
@@ -152,6 +164,7 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
   if (state.command_line.action == CommandLine::Action::kRun) {
     if (auto status = check_chardevs(state); !status) return std::unexpected(status.error());
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
+    if (auto status = check_boot(state.config()); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);
 }

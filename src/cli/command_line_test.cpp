@@ -63,7 +63,7 @@ TEST(CommandLine, DefaultsMatchQemuVirt) {
   EXPECT_EQ(config.ram_size_bytes, 128u << 20);
   EXPECT_FALSE(config.ram_size_given);
   EXPECT_EQ(config.smp, 1u);
-  EXPECT_EQ(config.bios, "none");
+  EXPECT_EQ(config.bios, "default");  // OpenSBI fw_dynamic, as QEMU 10 without -bios
   ASSERT_EQ(config.serial_chardev_ids, std::vector<std::string>{"serial0"});
   const ChardevConfig* serial = find_chardev(config, "serial0");
   ASSERT_NE(serial, nullptr);
@@ -202,10 +202,35 @@ TEST(CommandLine, Smp) {
   EXPECT_EQ(parse_error({"-smp", ""}), "-smp: parameter 'cpus' is missing");
 }
 
-TEST(CommandLine, BiosOnlyNone) {
+TEST(CommandLine, BiosTakesDefaultNoneOrAFileFoundLater) {
   EXPECT_EQ(parse_ok({"-bios", "none"}).bios, "none");
-  EXPECT_EQ(parse_error({"-bios", "opensbi.bin"}),
-            "-bios: unsupported firmware 'opensbi.bin': only 'none' is supported");
+  EXPECT_EQ(parse_ok({"-bios", "default"}).bios, "default");
+  // Looked up when the machine is built, once every -L is known.
+  const MachineConfig config = parse_ok({"-bios", "opensbi.bin", "-L", "/opt/fw", "-L", "/srv/fw"});
+  EXPECT_EQ(config.bios, "opensbi.bin");
+  EXPECT_EQ(config.data_dirs, (std::vector<std::string>{"/opt/fw", "/srv/fw"}));
+  EXPECT_EQ(parse_error({"-bios", ""}), "-bios: no firmware file given (use default, none or a file)");
+  EXPECT_EQ(parse_error({"-L", ""}), "-L: no directory given");
+}
+
+TEST(CommandLine, InitrdAndDtbMustBeReadable) {
+  KernelFile kernel;
+  const MachineConfig config = parse_ok({"-kernel", kernel.path(), "-initrd", kernel.path(), "-dtb", kernel.path()});
+  EXPECT_EQ(config.initrd_path, kernel.path());
+  EXPECT_EQ(config.dtb_path, kernel.path());
+  const std::string missing = kernel.dir() + "/nope";
+  EXPECT_EQ(parse_error({"-kernel", kernel.path(), "-initrd", missing}),
+            "-initrd: cannot read '" + missing + "': No such file or directory");
+  EXPECT_EQ(parse_error({"-dtb", kernel.dir()}), "-dtb: cannot read '" + kernel.dir() + "': Is a directory");
+  EXPECT_EQ(parse_error({"-initrd", ""}), "-initrd: no initrd file given");
+}
+
+TEST(CommandLine, InitrdAndAppendNeedAKernelAsInQemu) {
+  KernelFile kernel;
+  EXPECT_EQ(parse_error({"-initrd", kernel.path()}), "-initrd only allowed with -kernel option");
+  EXPECT_EQ(parse_error({"-append", "quiet"}), "-append only allowed with -kernel option");
+  EXPECT_EQ(parse_ok({"-append", "quiet", "-kernel", kernel.path()}).append, "quiet");
+  EXPECT_EQ(parse_ok({"-append", ""}).append, "");
 }
 
 TEST(CommandLine, KernelMustBeReadable) {

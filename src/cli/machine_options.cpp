@@ -1,4 +1,5 @@
-// -machine, -m, -smp, -bios, -kernel, -append, -name, -display and the flags.
+// -machine, -m, -smp, -bios, -L, -kernel, -initrd, -dtb, -append, -name,
+// -display and the flags.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,26 +99,57 @@ Status handle_smp(ParseState& state, std::string_view argument) {
   return {};
 }
 
+// -bios default|none|FILE. A file is looked up when the machine is built,
+// after every -L is known, as QEMU does.
 Status handle_bios(ParseState& state, std::string_view argument) {
-  if (argument != "none") {
-    return fail("unsupported firmware " + quoted(argument) + ": only 'none' is supported");
-  }
-  state.config().bios = "none";
+  if (argument.empty()) return fail("no firmware file given (use default, none or a file)");
+  state.config().bios = argument;
   return {};
 }
 
-// The kernel is loaded much later; checking it here makes a typo in its name
-// the first error reported, before anything else starts.
-Status handle_kernel(ParseState& state, std::string_view argument) {
+// -L DIR: where -bios looks for firmware first (repeatable).
+Status handle_data_dir(ParseState& state, std::string_view argument) {
+  if (argument.empty()) return fail("no directory given");
+  state.config().data_dirs.emplace_back(argument);
+  return {};
+}
+
+namespace {
+
+// The files are loaded much later; checking them here makes a typo in a
+// name the first error reported, before anything else starts.
+Result<std::string> readable_file(std::string_view argument, const char* what) {
   const std::string path(argument);
-  if (path.empty()) return fail("no kernel file given");
+  if (path.empty()) return fail(std::string("no ") + what + " file given");
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail("cannot read " + quoted(path) + ": " + errno_text(errno));
   struct stat st {};
   const bool directory = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
   close(fd);
   if (directory) return fail("cannot read " + quoted(path) + ": Is a directory");
-  state.config().kernel_path = path;
+  return path;
+}
+
+}  // namespace
+
+Status handle_kernel(ParseState& state, std::string_view argument) {
+  auto path = readable_file(argument, "kernel");
+  if (!path) return std::unexpected(std::move(path.error()));
+  state.config().kernel_path = *path;
+  return {};
+}
+
+Status handle_initrd(ParseState& state, std::string_view argument) {
+  auto path = readable_file(argument, "initrd");
+  if (!path) return std::unexpected(std::move(path.error()));
+  state.config().initrd_path = *path;
+  return {};
+}
+
+Status handle_dtb(ParseState& state, std::string_view argument) {
+  auto path = readable_file(argument, "device tree");
+  if (!path) return std::unexpected(std::move(path.error()));
+  state.config().dtb_path = *path;
   return {};
 }
 

@@ -27,14 +27,17 @@ constexpr uint32_t kFdtOffset = 32;
 constexpr uint32_t kDynamicInfoOffset = 40;
 
 // OpenSBI's fw_dynamic_info, which QEMU always provides: magic "OSBI",
-// version 2, next address, next mode (1 = supervisor), options, boot hart.
+// version 2, next address, next mode (1 = supervisor), options, boot hart
+// (QEMU names hart 0; OpenSBI then lets only it boot the kernel).
 constexpr uint64_t kDynamicInfoMagic = 0x4942534f;
 constexpr uint64_t kDynamicInfoVersion = 2;
 constexpr uint64_t kNextModeSupervisor = 1;
+constexpr uint64_t kOptions = 0;
+constexpr uint64_t kBootHart = 0;
 
 }  // namespace
 
-std::vector<uint8_t> build_boot_rom(uint64_t entry, uint64_t fdt_address) {
+std::vector<uint8_t> build_boot_rom(const BootRomConfig& config) {
   const uint32_t code[] = {
       auipc(kT0, 0),                    // t0 = 0x1000
       addi(kA2, kT0, kDynamicInfoOffset),
@@ -45,9 +48,10 @@ std::vector<uint8_t> build_boot_rom(uint64_t entry, uint64_t fdt_address) {
   };
   std::vector<uint8_t> rom(virt::kMromSize, 0);
   for (unsigned i = 0; i < std::size(code); ++i) store_le<uint32_t>(&rom[4 * i], code[i]);
-  store_le<uint64_t>(&rom[kEntryOffset], entry);
-  store_le<uint64_t>(&rom[kFdtOffset], fdt_address);
-  const uint64_t info[] = {kDynamicInfoMagic, kDynamicInfoVersion, entry, kNextModeSupervisor, 0, UINT64_MAX};
+  store_le<uint64_t>(&rom[kEntryOffset], config.start_address);
+  store_le<uint64_t>(&rom[kFdtOffset], config.fdt_address);
+  const uint64_t info[] = {kDynamicInfoMagic,   kDynamicInfoVersion, config.next_address,
+                           kNextModeSupervisor, kOptions,            kBootHart};
   for (unsigned i = 0; i < std::size(info); ++i) store_le<uint64_t>(&rom[kDynamicInfoOffset + 8 * i], info[i]);
   return rom;
 }

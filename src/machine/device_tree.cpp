@@ -1,6 +1,5 @@
 #include "machine/device_tree.hpp"
 
-#include <algorithm>
 #include <cstdio>
 
 #include "machine/fdt_writer.hpp"
@@ -22,10 +21,12 @@ std::string node_name(const char* base, uint64_t address) {
 }  // namespace
 
 Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config) {
-  // Phandles: each hart's cpu node and its interrupt controller, then the
-  // board's devices that have one (BoardDevices::write_nodes).
-  auto cpu_phandle = [](unsigned hart) { return 1 + 2 * hart; };
-  auto intc_phandle = [](unsigned hart) -> uint32_t { return 2 + 2 * hart; };
+  // Phandles: each hart's cpu node and its interrupt controller, the last
+  // hart's first as QEMU numbers them, then the board's devices that have
+  // one (BoardDevices::write_nodes).
+  const unsigned harts = config.harts;
+  auto cpu_phandle = [harts](unsigned hart) { return 1 + 2 * (harts - 1 - hart); };
+  auto intc_phandle = [harts](unsigned hart) -> uint32_t { return 2 + 2 * (harts - 1 - hart); };
   const uint32_t first_device_phandle = 2 * config.harts + 1;
   const uint32_t test_phandle = config.devices ? config.devices->phandle_of("test", first_device_phandle) : 0;
 
@@ -98,7 +99,7 @@ Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config) {
 
   w.begin("chosen");
   w.prop_string("stdout-path", node_name("/soc/serial", virt::kUartBase));
-  if (!config.bootargs.empty()) w.prop_string("bootargs", config.bootargs);
+  if (!config.rng_seed.empty()) w.prop_bytes("rng-seed", config.rng_seed);
   w.end();
 
   w.begin("soc");
@@ -111,14 +112,6 @@ Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config) {
   w.end();  // soc
   w.end();  // root
   return w.finish();
-}
-
-uint64_t device_tree_address(uint64_t ram_base, uint64_t ram_size, uint64_t fdt_size) {
-  constexpr uint64_t kThreeGiB = 3ull << 30;
-  constexpr uint64_t kTwoMiB = 2ull << 20;
-  const uint64_t ram_end = ram_base + ram_size;
-  const uint64_t top = ram_base < kThreeGiB ? std::min(ram_end, kThreeGiB) : ram_end;
-  return (top - fdt_size) & ~(kTwoMiB - 1);
 }
 
 }  // namespace godwit

@@ -18,14 +18,14 @@ struct DeviceTreeConfig {
   uint64_t ram_base = 0;
   uint64_t ram_size = 0;
   unsigned harts = 1;
-  std::string bootargs;  // empty: no /chosen/bootargs, as QEMU without -append
+  // /chosen/rng-seed: QEMU writes 32 random bytes; empty leaves it out.
+  std::vector<uint8_t> rng_seed;
   const BoardDevices* devices = nullptr;  // their nodes under /soc
 };
 
+// The board's tree. What the command line adds to /chosen (bootargs, the
+// initrd) is added afterwards, to this tree or to one given with -dtb
+// (chosen_fixup.hpp), as QEMU does.
 Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeConfig& config);
-
-// Where QEMU puts the device tree: at the end of the first 3 GiB of RAM (or
-// of RAM if smaller), aligned down to 2 MiB (riscv_compute_fdt_addr).
-uint64_t device_tree_address(uint64_t ram_base, uint64_t ram_size, uint64_t fdt_size);
 
 }  // namespace godwit

@@ -46,13 +46,12 @@ uint64_t reg_base(const std::vector<uint8_t>& blob, const char* path, uint64_t* 
 
 TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
   VirtBoard board(2);
-  DeviceTreeConfig config{0x80000000, 256ull << 20, 2, "console=ttyS0 ws=4", &board.devices};
+  DeviceTreeConfig config{.ram_base = 0x80000000, .ram_size = 256ull << 20, .harts = 2, .devices = &board.devices};
   auto blob = build_device_tree(config);
   ASSERT_TRUE(blob) << blob.error().message();
   ASSERT_EQ(fdt_check_header(blob->data()), 0);
 
   EXPECT_EQ(string_prop(*blob, "/", "compatible"), "riscv-virtio");
-  EXPECT_EQ(string_prop(*blob, "/chosen", "bootargs"), "console=ttyS0 ws=4");
   EXPECT_EQ(string_prop(*blob, "/chosen", "stdout-path"), "/soc/serial@10000000");
   uint64_t size = 0;
   EXPECT_EQ(reg_base(*blob, "/memory@80000000", &size), 0x80000000u);
@@ -78,7 +77,7 @@ TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
 
 TEST(DeviceTree, PlicContextsAreMachineThenSupervisorPerHart) {
   VirtBoard board(3);
-  auto blob = build_device_tree({0x80000000, 128ull << 20, 3, "", &board.devices});
+  auto blob = build_device_tree({.ram_base = 0x80000000, .ram_size = 128ull << 20, .harts = 3, .devices = &board.devices});
   ASSERT_TRUE(blob);
   const int plic = fdt_path_offset(blob->data(), "/soc/plic@c000000");
   int len = 0;
@@ -95,11 +94,39 @@ TEST(DeviceTree, PlicContextsAreMachineThenSupervisorPerHart) {
   EXPECT_EQ(fdt_getprop(blob->data(), fdt_path_offset(blob->data(), "/chosen"), "bootargs", &bootargs_len), nullptr);
 }
 
-TEST(DeviceTree, AddressFollowsQemu) {
-  // 128 MiB at 2 GiB: just under the end of RAM, 2 MiB aligned.
-  EXPECT_EQ(device_tree_address(0x80000000, 128ull << 20, 0x2000), 0x87e00000u);
-  // RAM beyond 3 GiB: placed below the 3 GiB line.
-  EXPECT_EQ(device_tree_address(0x80000000, 4ull << 30, 0x2000), 0xbfe00000u);
+TEST(DeviceTree, RngSeedIsWrittenAsGiven) {
+  VirtBoard board(1);
+  std::vector<uint8_t> seed(32);
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i * 7);
+  auto blob = build_device_tree({.ram_base = 0x80000000, .ram_size = 128ull << 20, .harts = 1, .rng_seed = seed, .devices = &board.devices});
+  ASSERT_TRUE(blob);
+  int len = 0;
+  const void* value = fdt_getprop(blob->data(), fdt_path_offset(blob->data(), "/chosen"), "rng-seed", &len);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(std::vector<uint8_t>(static_cast<const uint8_t*>(value), static_cast<const uint8_t*>(value) + len), seed);
+}
+
+uint32_t u32_prop(const std::vector<uint8_t>& blob, const char* path, const char* name) {
+  int len = 0;
+  const void* value = fdt_getprop(blob.data(), fdt_path_offset(blob.data(), path), name, &len);
+  if (value == nullptr || len != 4) return ~0u;
+  return fdt32_to_cpu(*static_cast<const fdt32_t*>(value));
+}
+
+TEST(DeviceTree, PhandlesAreNumberedAsQemuNumbersThem) {
+  // QEMU 10.0.2 with -smp 2: cpu@1 = 1, its intc 2, cpu@0 = 3, its intc 4,
+  // then the PLIC 5 and the test device 6.
+  VirtBoard board(2);
+  auto blob = build_device_tree({.ram_base = 0x80000000, .ram_size = 256ull << 20, .harts = 2, .devices = &board.devices});
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(u32_prop(*blob, "/cpus/cpu@1", "phandle"), 1u);
+  EXPECT_EQ(u32_prop(*blob, "/cpus/cpu@1/interrupt-controller", "phandle"), 2u);
+  EXPECT_EQ(u32_prop(*blob, "/cpus/cpu@0", "phandle"), 3u);
+  EXPECT_EQ(u32_prop(*blob, "/cpus/cpu@0/interrupt-controller", "phandle"), 4u);
+  EXPECT_EQ(u32_prop(*blob, "/cpus/cpu-map/cluster0/core0", "cpu"), 3u);
+  EXPECT_EQ(u32_prop(*blob, "/soc/plic@c000000", "phandle"), 5u);
+  EXPECT_EQ(u32_prop(*blob, "/soc/test@100000", "phandle"), 6u);
+  EXPECT_EQ(u32_prop(*blob, "/poweroff", "regmap"), 6u);
 }
 
 }  // namespace

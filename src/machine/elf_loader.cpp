@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "base/hex.hpp"
-#include "machine/virt_memory_map.hpp"
 
 namespace godwit {
 namespace {
@@ -84,6 +83,7 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, GuestMemory mem
       status = place(memory, segment.p_paddr + segment.p_filesz, zeros, placement);
       if (!status) return std::unexpected(std::move(status.error()).context(where + " does not fit in guest memory"));
     }
+    kernel.lowest_address = loaded_any ? std::min(kernel.lowest_address, segment.p_paddr) : segment.p_paddr;
     kernel.highest_address = std::max(kernel.highest_address, segment.p_paddr + segment.p_memsz);
     loaded_any = true;
   }
@@ -94,15 +94,19 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, GuestMemory mem
 
 }  // namespace
 
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement) {
-  if (image.empty()) return fail("kernel image is empty");
+Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement,
+                                 uint64_t raw_address) {
+  if (image.empty()) return fail("the file is empty");
   if (is_riscv64_elf(image)) return load_elf(image, memory, placement);
-  // A raw image runs from the start of RAM, as QEMU's fallback does.
-  auto status = place(memory, virt::kDramBase, image, placement);
-  if (!status) return std::unexpected(std::move(status.error()).context("raw kernel image does not fit in RAM"));
+  if (!memory.is_ram(raw_address, image.size())) {
+    return fail("its " + std::to_string(image.size()) + " bytes do not fit in RAM at " + hex(raw_address));
+  }
+  auto status = place(memory, raw_address, image, placement);
+  if (!status) return std::unexpected(std::move(status.error()).context("raw image at " + hex(raw_address)));
   LoadedKernel kernel;
-  kernel.entry = virt::kDramBase;
-  kernel.highest_address = virt::kDramBase + image.size();
+  kernel.entry = raw_address;
+  kernel.lowest_address = raw_address;
+  kernel.highest_address = raw_address + image.size();
   return kernel;
 }
 

@@ -1,6 +1,7 @@
-// Loads the -kernel image into guest memory, as QEMU's riscv_load_kernel: an
-// ELF64 RISC-V executable goes to its segments' physical addresses; anything
-// else is copied raw to the start of RAM.
+// Loads a -kernel or -bios image into guest memory, as QEMU's
+// riscv_load_kernel and riscv_load_firmware: an ELF64 RISC-V executable goes
+// to its segments' physical addresses; anything else is copied raw to the
+// address the caller gives (a Linux Image is such a raw file).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "machine/virt_memory_map.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace godwit {
@@ -19,6 +21,7 @@ struct LoadedKernel {
   // Spike's host-target interface: present when the ELF defines these symbols.
   std::optional<uint64_t> tohost;
   std::optional<uint64_t> fromhost;
+  uint64_t lowest_address = 0;   // the first loaded byte (where firmware enters a kernel)
   uint64_t highest_address = 0;  // one past the last loaded byte
 };
 
@@ -33,6 +36,7 @@ enum class KernelPlacement {
 // Parses `image` and writes it into `memory`. Every segment must lie in RAM
 // or ROM; the error names the segment and its address otherwise.
 Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory,
-                                 KernelPlacement placement = KernelPlacement::kWrite);
+                                 KernelPlacement placement = KernelPlacement::kWrite,
+                                 uint64_t raw_address = virt::kDramBase);
 
 }  // namespace godwit

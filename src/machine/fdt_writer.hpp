@@ -49,6 +49,9 @@ class FdtWriter {
   void prop_strings(const char* name, std::initializer_list<const char*> values) {
     prop_strings<std::initializer_list<const char*>>(name, values);
   }
+  void prop_bytes(const char* name, const std::vector<uint8_t>& bytes) {
+    check(fdt_property(blob_.data(), name, bytes.data(), static_cast<int>(bytes.size())), name);
+  }
   void prop_empty(const char* name) { check(fdt_property(blob_.data(), name, nullptr, 0), name); }
 
   Result<std::vector<uint8_t>> finish() {

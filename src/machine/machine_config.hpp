@@ -37,8 +37,13 @@ struct MachineConfig {
   bool ram_size_given = false;
   unsigned smp = 1;                        // -smp N, 1..8
 
-  std::string bios = "none";  // -bios; only "none" exists (no firmware is bundled)
+  // -bios: "default" (QEMU's default: OpenSBI fw_dynamic, found as QEMU
+  // finds it), "none" (the ROM jumps to the kernel) or a firmware file.
+  std::string bios = "default";
+  std::vector<std::string> data_dirs;  // -L: searched for firmware before the built-in places
   std::string kernel_path;    // -kernel
+  std::string initrd_path;    // -initrd
+  std::string dtb_path;       // -dtb: the device tree to pass instead of the board's own
   std::string append;         // -append, becomes /chosen/bootargs
 
   // -serial: the chardev id of each serial port, in order (only serial0 is

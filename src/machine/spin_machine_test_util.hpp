@@ -31,6 +31,7 @@ inline MachineConfig spin_config(const std::string& kernel, unsigned harts = 2) 
   MachineConfig config;
   config.ram_size_bytes = 16ull << 20;
   config.smp = harts;
+  config.bios = "none";  // the kernel itself at the start of RAM, in M-mode
   config.kernel_path = kernel;
   config.start_paused = true;
   config.name = "unit";

@@ -1,5 +1,6 @@
 #include "machine/virt_machine.hpp"
 
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <future>
 
 #include "chardev/chardev_factory.hpp"
+#include "machine/boot_loader.hpp"
 #include "machine/boot_rom.hpp"
 #include "machine/device_tree.hpp"
 #include "machine/virt_devices.hpp"
@@ -23,6 +25,18 @@ constexpr const char kDefaultRamId[] = "riscv_virt_board.ram";
 constexpr auto kHtifPollInterval = std::chrono::milliseconds(1);
 // How often it checks the RTC alarm, which has no thread of its own.
 constexpr auto kRtcPollInterval = std::chrono::milliseconds(10);
+
+// /chosen/rng-seed: 32 random bytes, as QEMU writes (qemu_fdt_randomize_seeds).
+std::vector<uint8_t> random_rng_seed() {
+  std::vector<uint8_t> seed(32);
+  size_t filled = 0;
+  while (filled < seed.size()) {
+    const ssize_t n = ::getrandom(seed.data() + filled, seed.size() - filled, 0);
+    if (n <= 0) break;  // no entropy source: the rest stays zero, as a seed of less worth
+    filled += static_cast<size_t>(n);
+  }
+  return seed;
+}
 
 }  // namespace
 
@@ -131,52 +145,48 @@ Status VirtMachine::create_devices() {
 }
 
 Status VirtMachine::load_images() {
-  if (config_.kernel_path.empty()) {
-    // Like QEMU with -bios none and no -kernel: the harts run from RAM, which is empty.
-    kernel_.entry = virt::kDramBase;
-  } else {
-    auto image = read_file(config_.kernel_path);
-    if (!image) return std::unexpected(std::move(image.error()).context("-kernel"));
-    kernel_image_ = std::move(*image);
-    // An incoming migration brings the RAM, kernel included; a shared
-    // memory backend may even hold the running guest already (cpr-reboot).
-    const KernelPlacement placement =
-        config_.incoming.empty() ? KernelPlacement::kWrite : KernelPlacement::kRamFromMigration;
-    auto kernel = load_kernel(kernel_image_, guest_memory_, placement);
-    if (!kernel) return std::unexpected(std::move(kernel.error()).context("-kernel " + config_.kernel_path));
-    kernel_ = *kernel;
-  }
+  auto files = read_boot_files(config_, ram_->size_bytes());
+  if (!files) return std::unexpected(std::move(files.error()));
+  boot_files_ = std::move(*files);
 
   DeviceTreeConfig tree;
   tree.ram_base = virt::kDramBase;
   tree.ram_size = ram_->size_bytes();
   tree.harts = config_.smp;
-  tree.bootargs = config_.append;
+  tree.rng_seed = random_rng_seed();
   tree.devices = &devices_;
   auto blob = build_device_tree(tree);
   if (!blob) return std::unexpected(std::move(blob.error()));
-  device_tree_ = std::move(*blob);
-  device_tree_address_ = device_tree_address(virt::kDramBase, ram_->size_bytes(), device_tree_.size());
-  if (device_tree_address_ < kernel_.highest_address && kernel_.highest_address > virt::kDramBase) {
-    return fail("-kernel " + config_.kernel_path + ": the kernel overlaps the device tree at the end of RAM; use a larger -m");
-  }
-  if (config_.incoming.empty()) {
-    if (auto s = guest_memory_.write(device_tree_address_, device_tree_); !s) {
-      return std::unexpected(std::move(s.error()).context("placing the device tree"));
-    }
-  }
+  board_device_tree_ = std::move(*blob);
 
-  if (auto s = memory_.map_rom(virt::kMromBase, build_boot_rom(kernel_.entry, device_tree_address_), "mrom"); !s) return s;
+  // An incoming migration brings the RAM, kernel included; a shared
+  // memory backend may even hold the running guest already (cpr-reboot).
+  const KernelPlacement placement =
+      config_.incoming.empty() ? KernelPlacement::kWrite : KernelPlacement::kRamFromMigration;
+  auto boot = load_boot_images(boot_request(), guest_memory_, placement);
+  if (!boot) return std::unexpected(std::move(boot.error()));
+  boot_ = std::move(*boot);
+  const LoadedKernel& kernel = boot_.kernel;
 
-  if (kernel_.tohost) {
+  if (auto s = memory_.map_rom(virt::kMromBase, build_boot_rom(boot_.rom), "mrom"); !s) return s;
+
+  if (kernel.tohost) {
     CharBackend* console = nullptr;
     for (auto& chardev : chardevs_) {
       if (!config_.serial_chardev_ids.empty() && chardev->id() == config_.serial_chardev_ids.front()) console = chardev.get();
     }
-    htif_.emplace(guest_memory_, *kernel_.tohost, kernel_.fromhost, console);
+    htif_.emplace(guest_memory_, *kernel.tohost, kernel.fromhost, console);
   }
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
   return {};
+}
+
+BootRequest VirtMachine::boot_request() const {
+  return {.files = &boot_files_,
+          .board_tree = board_device_tree_,
+          .append = config_.append,
+          .ram_base = virt::kDramBase,
+          .ram_size_bytes = ram_->size_bytes()};
 }
 
 VirtMachine::~VirtMachine() {
@@ -250,9 +260,9 @@ void VirtMachine::resume() {
 void VirtMachine::reset() {
   pause();
   devices_.reset();
-  // QEMU re-copies ROM blobs (kernel, device tree) on reset; RAM is otherwise kept.
-  if (!kernel_image_.empty()) (void)load_kernel(kernel_image_, guest_memory_);
-  (void)guest_memory_.write(device_tree_address_, device_tree_);
+  // QEMU re-copies ROM blobs (firmware, kernel, initrd, device tree) on
+  // reset; RAM is otherwise kept. They fitted at start-up, so they fit again.
+  (void)load_boot_images(boot_request(), guest_memory_);
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
 }
 

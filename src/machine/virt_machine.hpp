@@ -31,7 +31,7 @@
 #include "io/fd_store.hpp"
 #include "io/io_loop.hpp"
 #include "machine/board_devices.hpp"
-#include "machine/elf_loader.hpp"
+#include "machine/boot_loader.hpp"
 #include "base/guest_clock.hpp"
 #include "machine/htif.hpp"
 #include "machine/machine_config.hpp"
@@ -109,7 +109,7 @@ class VirtMachine final : public PowerControl {
   GuestClock& clock() { return clock_; }
   unsigned hart_count() const { return static_cast<unsigned>(harts_.size()); }
   Hart& hart(unsigned index) { return *harts_[index]; }
-  const std::vector<uint8_t>& device_tree() const { return device_tree_; }
+  const std::vector<uint8_t>& device_tree() const { return boot_.device_tree; }
   // The host thread id (gettid) of hart `index`'s thread; 0 before start().
   int hart_thread_id(unsigned index) const { return hart_thread_ids_[index].load(); }
   IoLoop& io_loop() { return io_loop_; }
@@ -160,6 +160,7 @@ class VirtMachine final : public PowerControl {
   Result<std::unique_ptr<MemoryBackend>> backend_from(const MemoryBackendConfig& backend_config);
   Status create_devices();
   Status load_images();
+  BootRequest boot_request() const;  // what load_images() and reset() place
   void post(Request request);
   void stop_harts();
   void guest_poweroff(int exit_code);
@@ -184,10 +185,10 @@ class VirtMachine final : public PowerControl {
   BoardDevices devices_;
   GoldfishRtc* rtc_ = nullptr;  // in devices_; polled for its alarm
 
-  std::vector<uint8_t> kernel_image_;
-  LoadedKernel kernel_;
-  std::vector<uint8_t> device_tree_;
-  uint64_t device_tree_address_ = 0;
+  // What boots, read once; placed again on every reset.
+  BootFiles boot_files_;
+  std::vector<uint8_t> board_device_tree_;  // before the /chosen fixups (or unused with -dtb)
+  BootSetup boot_;
   std::optional<Htif> htif_;
 
   mutable std::mutex mutex_;
