@@ -455,3 +455,27 @@ TEST(Interrupt, EnablingWriteIsTakenAtTheNextInstruction) {
 
 }  // namespace
 }  // namespace godwit::testing
+
+namespace godwit::testing {
+namespace {
+
+// The first fetch after a privilege change or TLB flush, at an address
+// below 4 KiB where nothing is mapped, must fault rather than run whatever
+// page was executed last (the interpreter's "no fetch page" marker must not
+// look like a page that covers low addresses).
+TEST(Trap, FirstFetchAfterMretToAnUnmappedLowAddressFaults) {
+  TrapMachine m;
+  m.load(kRamBase, {addi(a0, zero, 1), mret()});
+  m.state().mepc = 0x10;
+  m.state().mstatus = 3ull << mstatus::kMPPShift;
+  m.hart.step(2);
+  m.x(a0) = 0;
+  m.hart.step(1);
+  EXPECT_EQ(m.state().mcause, cause::kInstructionAccessFault);
+  EXPECT_EQ(m.state().mepc, 0x10u);
+  EXPECT_EQ(m.state().pc, kMHandler);
+  EXPECT_EQ(m.x(a0), 0u);
+}
+
+}  // namespace
+}  // namespace godwit::testing

@@ -231,8 +231,13 @@ class Hart {
   const uint8_t* running_code_ = nullptr;
   uint64_t running_bytes_ = 0;
 
-  // Host page being executed: host address of fetch_page_va_, or ~0 for none.
-  uint64_t fetch_page_va_ = ~0ull;
+  // Host page being executed: host address of fetch_page_va_, or
+  // kNoFetchPage for none. The engine tests pc - fetch_page_va_ <= 4092, so
+  // the marker makes [kNoFetchPage, kNoFetchPage + 4092] look cached: it is
+  // put where no fetch can succeed (not canonical under Sv39, above any
+  // physical address), never near 0 where a jump to a null pointer lands.
+  static constexpr uint64_t kNoFetchPage = 1ull << 63;
+  uint64_t fetch_page_va_ = kNoFetchPage;
   const uint8_t* fetch_page_host_ = nullptr;
 
   Tlb* data_tlb_ = nullptr;             // tlbs_[data_privilege()]

@@ -121,7 +121,7 @@ void Hart::flush_tlb() {
       for (TlbEntry& e : by_access) e.tag = ~0ull;
     }
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
   select_data_tlb();
 }
 
@@ -129,7 +129,7 @@ void Hart::flush_tlb_of(Privilege privilege) {
   for (auto& by_access : tlbs_[static_cast<unsigned>(privilege)].entries) {
     for (TlbEntry& e : by_access) e.tag = ~0ull;
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
 }
 
 void Hart::flush_tlb_page(uint64_t va) {
@@ -140,7 +140,7 @@ void Hart::flush_tlb_page(uint64_t va) {
       if (e.tag == page) e.tag = ~0ull;
     }
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
 }
 
 void Hart::select_data_tlb() { data_tlb_ = &tlbs_[static_cast<unsigned>(data_privilege())]; }

@@ -129,7 +129,7 @@ void Hart::do_wfi() {
 }
 
 void Hart::privilege_changed() {
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
   select_data_tlb();
 }
 
