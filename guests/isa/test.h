@@ -7,7 +7,9 @@
  *   TEST_END
  * Results go through HTIF, as Spike and godwit serve it: the ELF's symbol
  * tohost receives 1 when every check passed, or (n << 1) | 1 when check n
- * failed; the hart then spins. TESTNUM is 1 while the environment sets up, so
+ * failed. Then the same result goes to the virt board's sifive_test device
+ * (0x5555: pass; (n << 16) | 0x3333: exit status n), which is how QEMU's
+ * virt, having no HTIF, reports it; the hart then spins. TESTNUM is 1 while the environment sets up, so
  * a failure is never reported as a pass; checks are numbered from 2. Only hart
  * 0 runs the test; other harts park in wfi. An unexpected trap fails the
  * current check. Registers gp (TESTNUM) and t6 (the expected value) belong to
@@ -16,6 +18,9 @@
 #define ISA_TEST_H
 
 #define TESTNUM gp
+
+/* The virt board's sifive_test (poweroff with a status). */
+#define SIFIVE_TEST_BASE 0x100000
 
 #define TEST_START                \
   .section .text.init, "ax";      \
@@ -43,13 +48,19 @@
   li t0, 1;                       \
   la t1, tohost;                  \
   sd t0, 0(t1);                   \
-  1: j 1b;                        \
+  li t0, 0x5555;                  \
+  j 2f;                           \
   fail:                           \
   fence;                          \
   slli t0, TESTNUM, 1;            \
   ori t0, t0, 1;                  \
   la t1, tohost;                  \
   sd t0, 0(t1);                   \
+  slli t0, TESTNUM, 16;           \
+  li t1, 0x3333;                  \
+  or t0, t0, t1;                  \
+  2: li t1, SIFIVE_TEST_BASE;     \
+  sw t0, 0(t1);                   \
   1: j 1b;                        \
   .section .tohost, "aw", @progbits; \
   .balign 64;                     \

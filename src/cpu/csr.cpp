@@ -1,6 +1,8 @@
-// The CSR file (privileged spec chapters 2, 3, 10; Zicntr). Reads and writes
-// are switches over the numbers in csr_defs.hpp; a number missing here is an
-// illegal instruction, as QEMU raises for CSRs it does not implement.
+// The CSR file (privileged spec chapters 2, 3, 10; Zicntr, Sstc, Sdtrig).
+// Reads and writes are switches over the numbers in csr_defs.hpp; a number
+// missing here is an illegal instruction, as QEMU raises for CSRs it does not
+// implement (OpenSBI and Linux probe optional CSRs that way: mstateen0,
+// scountovf, seed, the hypervisor's, mcontext...).
 #include "cpu/csr.hpp"
 
 #include <cstdio>
@@ -24,6 +26,9 @@ constexpr CsrName kNames[] = {
     {csr::kSscratch, "sscratch"},    {csr::kSepc, "sepc"},
     {csr::kScause, "scause"},        {csr::kStval, "stval"},
     {csr::kSip, "sip"},              {csr::kSatp, "satp"},
+    {csr::kStimecmp, "stimecmp"},    {csr::kTselect, "tselect"},
+    {csr::kTdata1, "tdata1"},        {csr::kTdata2, "tdata2"},
+    {csr::kTdata3, "tdata3"},        {csr::kTinfo, "tinfo"},
     {csr::kMvendorid, "mvendorid"},  {csr::kMarchid, "marchid"},
     {csr::kMimpid, "mimpid"},        {csr::kMhartid, "mhartid"},
     {csr::kMconfigptr, "mconfigptr"}, {csr::kMstatus, "mstatus"},
@@ -42,8 +47,9 @@ constexpr uint64_t kMisa = (2ull << 62) | (1u << ('I' - 'A')) | (1u << ('M' - 'A
                            (1u << ('C' - 'A')) | (1u << ('S' - 'A')) | (1u << ('U' - 'A'));
 
 constexpr uint64_t kMieWritable = mip::kSSIP | mip::kMSIP | mip::kSTIP | mip::kMTIP | mip::kSEIP | mip::kMEIP;
-// mip bits software may write (3.1.9): without Sstc or the AIA, the three
-// S-level pending bits; MSIP/MTIP/MEIP belong to the CLINT and PLIC.
+// mip bits software may write (3.1.9): the three S-level pending bits,
+// except STIP while Sstc drives it (menvcfg.STCE); MSIP/MTIP/MEIP belong to
+// the CLINT and PLIC.
 constexpr uint64_t kMipWritable = mip::kSSIP | mip::kSTIP | mip::kSEIP;
 // Only S-level interrupts can be delegated, as in QEMU (delegable_ints).
 constexpr uint64_t kDelegableInterrupts = mip::kSSIP | mip::kSTIP | mip::kSEIP;
@@ -89,6 +95,12 @@ bool Hart::csr_accessible(uint16_t number, bool writes) const {
     return false;
   }
   if (in(number, csr::kCycle, csr::kHpmcounter31) && !counter_enabled(number)) return false;
+  // Sstc: S-mode reaches stimecmp only when M-mode lets it read `time`
+  // (mcounteren.TM) and has turned the extension on (menvcfg.STCE).
+  if (number == csr::kStimecmp && state_.privilege == Privilege::kSupervisor &&
+      !((state_.mcounteren & counteren::kTM) && (state_.menvcfg & envcfg::kSTCE))) {
+    return false;
+  }
   return true;
 }
 
@@ -98,7 +110,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
   switch (number) {
     case csr::kCycle:
     case csr::kMcycle: value = s.mcycle + ((s.mcountinhibit & 1) ? 0 : in_flight); return true;
-    case csr::kTime: value = clock_.ticks() + static_cast<uint64_t>(control_.time_delta()); return true;
+    case csr::kTime: value = time_now(); return true;
     case csr::kInstret:
     case csr::kMinstret: value = s.minstret + ((s.mcountinhibit & 4) ? 0 : in_flight); return true;
     case csr::kSstatus: value = (s.mstatus | mstatus::kXlen64) & mstatus::kSstatusReadable; return true;
@@ -112,6 +124,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
     case csr::kStval: value = s.stval; return true;
     case csr::kSip: value = read_mip() & s.mideleg; return true;
     case csr::kSatp: value = s.satp; return true;
+    case csr::kStimecmp: value = s.stimecmp; return true;
     case csr::kMvendorid:
     case csr::kMarchid:
     case csr::kMimpid:
@@ -133,6 +146,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
     case csr::kMip: value = read_mip(); return true;
     default: break;
   }
+  if (in(number, csr::kTselect, csr::kTinfo)) return trigger_csr_read(number, value);
   // No hardware performance counters: they and their events read zero.
   if (in(number, csr::kHpmcounter3, csr::kHpmcounter31) || in(number, csr::kMhpmcounter3, csr::kMhpmcounter31) ||
       in(number, csr::kMhpmevent3, csr::kMhpmevent31)) {
@@ -165,7 +179,7 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
       return true;
     case csr::kStvec: write_tvec(s.stvec, value); return true;
     case csr::kScounteren: s.scounteren = value & 0xffffffff; return true;
-    case csr::kSenvcfg: s.senvcfg = value; return true;
+    case csr::kSenvcfg: s.senvcfg = value & envcfg::kSenvcfgWritable; return true;
     case csr::kSscratch: s.sscratch = value; return true;
     case csr::kSepc: s.sepc = value & ~1ull; return true;
     case csr::kScause: s.scause = value; return true;
@@ -178,6 +192,10 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
       return true;
     }
     case csr::kSatp: write_satp(value); return true;
+    case csr::kStimecmp:
+      s.stimecmp = value;
+      stop_batch_ = true;  // STIP may have changed
+      return true;
     case csr::kMstatus: write_mstatus(value); return true;
     case csr::kMisa: return true;  // WARL: the extensions cannot be turned off
     case csr::kMedeleg: s.medeleg = value & cause::kDelegableExceptions; return true;
@@ -191,7 +209,10 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
       return true;
     case csr::kMtvec: write_tvec(s.mtvec, value); return true;
     case csr::kMcounteren: s.mcounteren = value & 0xffffffff; return true;
-    case csr::kMenvcfg: s.menvcfg = value; return true;
+    case csr::kMenvcfg:
+      s.menvcfg = value & envcfg::kMenvcfgWritable;
+      stop_batch_ = true;  // STCE hands STIP to or from stimecmp
+      return true;
     case csr::kMcountinhibit: {
       // The batch adds its retired count at its end unless inhibited then:
       // move this batch's count so far (this instruction included) in or out.
@@ -210,10 +231,13 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
     case csr::kMepc: s.mepc = value & ~1ull; return true;
     case csr::kMcause: s.mcause = value; return true;
     case csr::kMtval: s.mtval = value; return true;
-    case csr::kMip:
-      s.mip = (s.mip & ~kMipWritable) | (value & kMipWritable);
+    case csr::kMip: {
+      // With Sstc on, STIP is stimecmp's: writes leave the software bit be.
+      const uint64_t writable = sstc_enabled() ? kMipWritable & ~mip::kSTIP : kMipWritable;
+      s.mip = (s.mip & ~writable) | (value & writable);
       stop_batch_ = true;
       return true;
+    }
     // The written value is what the counter holds after this instruction
     // retires; the batch adds this instruction back when it ends.
     case csr::kMcycle: s.mcycle = (s.mcountinhibit & 1) ? value : value - retired_so_far() - 1; return true;
@@ -223,6 +247,7 @@ bool Hart::csr_write(uint16_t number, uint64_t value) {
   if (in(number, csr::kMhpmcounter3, csr::kMhpmcounter31) || in(number, csr::kMhpmevent3, csr::kMhpmevent31)) {
     return true;  // read-only zero
   }
+  if (in(number, csr::kTselect, csr::kTinfo)) return trigger_csr_write(number, value);
   if (in(number, csr::kPmpcfg0, csr::kPmpcfg15)) {
     if (number & 1) return false;
     const unsigned index = (number - csr::kPmpcfg0) / 2;
@@ -262,6 +287,41 @@ void Hart::write_satp(uint64_t value) {
   if (mode != 0 && mode != 8) return;
   state_.satp = value;
   flush_tlb();
+}
+
+// Sdtrig's CSRs (debug spec 5.7): tdata1/tdata2 of the trigger tselect
+// names; tdata3 (textra) reads zero; tinfo is read-only, its writes ignored
+// as QEMU does.
+bool Hart::trigger_csr_read(uint16_t number, uint64_t& value) const {
+  const DebugTriggers& t = state_.triggers;
+  switch (number) {
+    case csr::kTselect: value = t.tselect; return true;
+    case csr::kTdata1: value = t.tdata1[t.tselect]; return true;
+    case csr::kTdata2: value = t.tdata2[t.tselect]; return true;
+    case csr::kTdata3: value = 0; return true;
+    case csr::kTinfo: value = trigger::kTinfo; return true;
+    default: return false;
+  }
+}
+
+bool Hart::trigger_csr_write(uint16_t number, uint64_t value) {
+  DebugTriggers& t = state_.triggers;
+  switch (number) {
+    case csr::kTselect:
+      if (value < DebugTriggers::kCount) t.tselect = value;  // WARL: no such trigger, no change
+      return true;
+    case csr::kTdata1:
+      t.tdata1[t.tselect] = trigger::write_tdata1(t.tdata1[t.tselect], value);
+      triggers_changed();
+      return true;
+    case csr::kTdata2:
+      t.tdata2[t.tselect] = value;
+      triggers_changed();
+      return true;
+    case csr::kTdata3:
+    case csr::kTinfo: return true;
+    default: return false;
+  }
 }
 
 }  // namespace godwit

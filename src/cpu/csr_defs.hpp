@@ -24,6 +24,7 @@ inline constexpr uint16_t kSepc = 0x141;
 inline constexpr uint16_t kScause = 0x142;
 inline constexpr uint16_t kStval = 0x143;
 inline constexpr uint16_t kSip = 0x144;
+inline constexpr uint16_t kStimecmp = 0x14d;  // Sstc
 inline constexpr uint16_t kSatp = 0x180;
 
 // Machine.
@@ -52,12 +53,38 @@ inline constexpr uint16_t kPmpcfg0 = 0x3a0;
 inline constexpr uint16_t kPmpcfg15 = 0x3af;
 inline constexpr uint16_t kPmpaddr0 = 0x3b0;
 inline constexpr uint16_t kPmpaddr63 = 0x3ef;
+// Sdtrig trigger module (debug spec, chapter 5); tinfo is read-only.
+inline constexpr uint16_t kTselect = 0x7a0;
+inline constexpr uint16_t kTdata1 = 0x7a1;
+inline constexpr uint16_t kTdata2 = 0x7a2;
+inline constexpr uint16_t kTdata3 = 0x7a3;
+inline constexpr uint16_t kTinfo = 0x7a4;
 inline constexpr uint16_t kMcycle = 0xb00;
 inline constexpr uint16_t kMinstret = 0xb02;
 inline constexpr uint16_t kMhpmcounter3 = 0xb03;
 inline constexpr uint16_t kMhpmcounter31 = 0xb1f;
 
 }  // namespace godwit::csr
+
+namespace godwit::envcfg {
+
+// menvcfg/senvcfg fields this hart has (privileged spec 3.1.18, 10.1.10).
+// FIOM only asks fences to order I/O too, which every fence here does.
+inline constexpr uint64_t kFIOM = 1ull << 0;
+inline constexpr uint64_t kSTCE = 1ull << 63;  // Sstc: stimecmp on, STIP driven by it
+inline constexpr uint64_t kMenvcfgWritable = kFIOM | kSTCE;
+inline constexpr uint64_t kSenvcfgWritable = kFIOM;
+
+}  // namespace godwit::envcfg
+
+namespace godwit::counteren {
+
+// mcounteren/scounteren bits, by counter (Zicntr).
+inline constexpr uint64_t kCY = 1ull << 0;
+inline constexpr uint64_t kTM = 1ull << 1;
+inline constexpr uint64_t kIR = 1ull << 2;
+
+}  // namespace godwit::counteren
 
 namespace godwit::mstatus {
 

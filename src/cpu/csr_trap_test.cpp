@@ -1,6 +1,7 @@
 // CSRs, exceptions, delegation, xRET and interrupts.
 #include <gtest/gtest.h>
 
+#include "cpu/csr.hpp"
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
 
@@ -69,6 +70,85 @@ TEST(Csr, WarlFieldsKeepOnlyLegalValues) {
   EXPECT_EQ(s.pmpcfg[1], 0x9f9f9f9f9f9f9f9full);
   EXPECT_EQ(m.x(a2), 0u);
   EXPECT_EQ(s.satp, 0u);  // mode 15 is not supported: the write is ignored
+}
+
+// What OpenSBI and Linux probe with a trap handler armed: CSRs this hart
+// has read without trapping, the rest raise illegal instruction with the
+// instruction bits in mtval and mepc at the csrr.
+TEST(Csr, ProbedCsrsExistOrTrap) {
+  const uint16_t present[] = {csr::kMcounteren, csr::kMcountinhibit, csr::kMenvcfg, csr::kPmpcfg0,
+                              csr::kPmpaddr0,   csr::kMhpmcounter3,  csr::kTime,    csr::kStimecmp,
+                              csr::kTselect,    csr::kTdata1,        csr::kTdata2,  csr::kTdata3,
+                              csr::kTinfo,      csr::kSenvcfg,       csr::kMconfigptr};
+  const uint16_t absent[] = {
+      0x015,                // seed (Zkr)
+      0x30c,                // mstateen0 (Smstateen)
+      0x31a,                // menvcfgh: RV32 only
+      0x34a, 0x34b,         // mtinst, mtval2 (hypervisor)
+      0x600, 0x680,         // hstatus, hgatp
+      0x7a5,                // tcontrol: not offered, as in QEMU
+      0x7a8,                // mcontext
+      0x7b0,                // dcsr: debug mode only
+      0xda0,                // scountovf (Sscofpmf)
+      0x35c,                // mtopi (AIA)
+  };
+  for (uint16_t number : present) {
+    TrapMachine m;
+    m.load(kRamBase, {csrrs(a0, number, zero)});
+    m.hart.step(1);
+    EXPECT_EQ(m.state().pc, kRamBase + 4) << csr_name(number);
+  }
+  for (uint16_t number : absent) {
+    TrapMachine m;
+    const uint32_t insn = csrrs(a0, number, zero);
+    m.load(kRamBase, {insn});
+    m.x(a0) = 77;
+    m.hart.step(1);
+    EXPECT_EQ(m.state().mcause, cause::kIllegalInstruction) << std::hex << number;
+    EXPECT_EQ(m.state().mepc, kRamBase) << std::hex << number;
+    EXPECT_EQ(m.state().mtval, insn) << std::hex << number;
+    EXPECT_EQ(m.x(a0), 77u) << std::hex << number;
+  }
+}
+
+// Linux writes satp with Sv57, then Sv48, and reads it back: modes this
+// hart lacks must leave satp as it was (12.1.11: the write has no effect).
+TEST(Csr, SatpWriteOfAnUnsupportedModeChangesNothing) {
+  TestMachine m(64 << 10);
+  const uint64_t sv39 = (8ull << 60) | (1ull << 44) | 0x80010;
+  m.x(a1) = sv39;
+  m.x(a2) = (10ull << 60) | 0x80020;  // Sv57
+  m.x(a3) = (9ull << 60) | 0x80020;   // Sv48
+  m.load(kRamBase, {csrrw(zero, csr::kSatp, a1), csrrw(zero, csr::kSatp, a2), csrrs(a4, csr::kSatp, zero),
+                    csrrw(zero, csr::kSatp, a3), csrrs(a5, csr::kSatp, zero), csrrw(zero, csr::kSatp, zero),
+                    csrrs(a6, csr::kSatp, zero)});
+  m.x(a6) = 5;
+  EXPECT_EQ(m.hart.step(7), 7u);
+  EXPECT_EQ(m.x(a4), sv39);
+  EXPECT_EQ(m.x(a5), sv39);
+  EXPECT_EQ(m.x(a6), 0u);  // Bare is supported
+}
+
+TEST(Csr, EnvcfgKeepsOnlyImplementedFields) {
+  TestMachine m(64 << 10);
+  m.x(a1) = ~0ull;
+  m.load(kRamBase, {csrrw(zero, csr::kMenvcfg, a1), csrrw(zero, csr::kSenvcfg, a1), csrrs(a2, csr::kMenvcfg, zero),
+                    csrrs(a3, csr::kSenvcfg, zero)});
+  EXPECT_EQ(m.hart.step(4), 4u);
+  EXPECT_EQ(m.x(a2), envcfg::kSTCE | envcfg::kFIOM);
+  EXPECT_EQ(m.x(a3), envcfg::kFIOM);
+}
+
+// OpenSBI hands timer and software interrupts to S-mode by setting mip.STIP
+// and mip.SSIP from M-mode (3.1.9); SEIP too is writable.
+TEST(Csr, MachineModeWritesTheSupervisorPendingBits) {
+  TestMachine m(64 << 10);
+  m.x(a1) = mip::kSSIP | mip::kSTIP | mip::kSEIP | mip::kMSIP | mip::kMTIP | mip::kMEIP;
+  m.load(kRamBase, {csrrs(zero, csr::kMip, a1), csrrs(a2, csr::kMip, zero), csrrc(zero, csr::kMip, a1),
+                    csrrs(a3, csr::kMip, zero)});
+  EXPECT_EQ(m.hart.step(4), 4u);
+  EXPECT_EQ(m.x(a2), mip::kSSIP | mip::kSTIP | mip::kSEIP);
+  EXPECT_EQ(m.x(a3), 0u);
 }
 
 TEST(Csr, MppReservedValueBecomesUser) {
@@ -370,6 +450,30 @@ TEST(Interrupt, EnablingWriteIsTakenAtTheNextInstruction) {
   m.hart.step(2);
   EXPECT_EQ(m.state().mepc, kRamBase + 4);
   EXPECT_EQ(m.state().mcause, cause::kInterruptBit | 3);
+  EXPECT_EQ(m.x(a0), 0u);
+}
+
+}  // namespace
+}  // namespace godwit::testing
+
+namespace godwit::testing {
+namespace {
+
+// The first fetch after a privilege change or TLB flush, at an address
+// below 4 KiB where nothing is mapped, must fault rather than run whatever
+// page was executed last (the interpreter's "no fetch page" marker must not
+// look like a page that covers low addresses).
+TEST(Trap, FirstFetchAfterMretToAnUnmappedLowAddressFaults) {
+  TrapMachine m;
+  m.load(kRamBase, {addi(a0, zero, 1), mret()});
+  m.state().mepc = 0x10;
+  m.state().mstatus = 3ull << mstatus::kMPPShift;
+  m.hart.step(2);
+  m.x(a0) = 0;
+  m.hart.step(1);
+  EXPECT_EQ(m.state().mcause, cause::kInstructionAccessFault);
+  EXPECT_EQ(m.state().mepc, 0x10u);
+  EXPECT_EQ(m.state().pc, kMHandler);
   EXPECT_EQ(m.x(a0), 0u);
 }
 

@@ -24,6 +24,7 @@ Hart::~Hart() = default;
 
 void Hart::reset(uint64_t pc) {
   state_ = HartState{};
+  state_.reset_triggers();
   state_.pc = pc;
   state_.privilege = Privilege::kMachine;
   instructions_retired_ = 0;
@@ -31,6 +32,7 @@ void Hart::reset(uint64_t pc) {
 }
 
 void Hart::flush_caches() {
+  triggers_changed();
   flush_tlb();
   engine_->flush();
 }
@@ -41,8 +43,14 @@ namespace {
 // fails, with the description's name in front as a load would put it.
 class StateChecker {
  public:
+  static constexpr bool saving() { return false; }
+  static constexpr bool loading() { return false; }
   template <class T>
   void field(std::string_view, T&) {}
+  template <class Fn>
+  void subsection(std::string_view, uint32_t, bool, Fn&& body) {
+    body(*this);
+  }
   void validate(bool ok, const std::string& message) {
     if (!ok && error_.empty()) error_ = message;
   }
@@ -120,6 +128,8 @@ bool Hart::fetch_parcel(uint64_t va, uint16_t& parcel) {
 // the last two bytes of a page, or a ROM smaller than a page.
 bool Hart::fetch_instruction(uint32_t& raw) {
   HartState& s = state_;
+  const auto privilege = static_cast<unsigned>(s.privilege);
+  if (execute_trigger_armed_ && trigger_fires(trigger::kExecute, privilege, s.pc, 1)) return false;
   const uint64_t page_va = s.pc & ~(kPageSize - 1);
   uint64_t pa;
   const Fault fault = translate(s.pc, Access::kExecute, s.privilege, pa);
@@ -129,8 +139,10 @@ bool Hart::fetch_instruction(uint32_t& raw) {
   }
   const uint64_t page_pa = pa & ~(kPageSize - 1);
   if (const uint8_t* host = memory_.readable_ptr(page_pa, kPageSize)) {
-    fetch_page_va_ = page_va;
-    fetch_page_host_ = host;
+    if (!execute_trigger_armed_) {  // else every fetch must come here
+      fetch_page_va_ = page_va;
+      fetch_page_host_ = host;
+    }
     if (s.pc - page_va <= kPageSize - 4) {
       std::memcpy(&raw, host + (s.pc - page_va), 4);
       return true;

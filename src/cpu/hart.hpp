@@ -1,4 +1,4 @@
-// One RV64IMAC hart: Zicsr, Zifencei, Zicntr, M/S/U modes, Sv39.
+// One RV64IMAC hart: Zicsr, Zifencei, Zicntr, Sstc, Sdtrig, M/S/U modes, Sv39.
 //
 // Hart is the architectural core: HartState (registers, pc, privilege,
 // CSRs), the MMU with its TLBs, traps, interrupts, the counters and run
@@ -156,6 +156,24 @@ class Hart {
   bool counter_enabled(uint16_t number) const;
   void write_mstatus(uint64_t value);
   void write_satp(uint64_t value);
+  bool trigger_csr_read(uint16_t number, uint64_t& value) const;
+  bool trigger_csr_write(uint16_t number, uint64_t value);
+
+  // --- Sstc (sstc.cpp) ---
+  // The value the `time` CSR reads now.
+  uint64_t time_now() const;
+  // Whether menvcfg.STCE hands STIP to stimecmp, and if so its level.
+  bool sstc_enabled() const { return (state_.menvcfg & envcfg::kSTCE) != 0; }
+  bool stimecmp_reached() const { return time_now() >= state_.stimecmp; }
+  // Host monotonic ns at which `time` reaches stimecmp (wfi's deadline).
+  int64_t stimecmp_host_ns() const;
+
+  // --- Sdtrig (debug_triggers.hpp; checked on the slow paths only) ---
+  // Recomputes the armed flags after the triggers changed; an armed kind of
+  // access is kept off the fast paths (no TLB or fetch-page entries).
+  void triggers_changed();
+  // Raises the breakpoint and returns true if a trigger of `kind` matches.
+  bool trigger_fires(uint64_t kind, unsigned privilege, uint64_t address, unsigned size_bytes);
 
   // --- memory (mmu.cpp, memory_access.hpp) ---
   Privilege data_privilege() const;
@@ -203,6 +221,9 @@ class Hart {
   bool stop_batch_ = false;
   uint64_t instructions_retired_ = 0;
   bool code_written_ = false;  // a store hit the running code (note_code_write)
+  // Some trigger watches instruction fetch / loads or stores (Sdtrig).
+  bool execute_trigger_armed_ = false;
+  bool data_trigger_armed_ = false;
 
   // Host bytes of the code the engine is running (the interpreter: the block
   // being run, between blocks the last one run; it discards what a store
@@ -210,8 +231,13 @@ class Hart {
   const uint8_t* running_code_ = nullptr;
   uint64_t running_bytes_ = 0;
 
-  // Host page being executed: host address of fetch_page_va_, or ~0 for none.
-  uint64_t fetch_page_va_ = ~0ull;
+  // Host page being executed: host address of fetch_page_va_, or
+  // kNoFetchPage for none. The engine tests pc - fetch_page_va_ <= 4092, so
+  // the marker makes [kNoFetchPage, kNoFetchPage + 4092] look cached: it is
+  // put where no fetch can succeed (not canonical under Sv39, above any
+  // physical address), never near 0 where a jump to a null pointer lands.
+  static constexpr uint64_t kNoFetchPage = 1ull << 63;
+  uint64_t fetch_page_va_ = kNoFetchPage;
   const uint8_t* fetch_page_host_ = nullptr;
 
   Tlb* data_tlb_ = nullptr;             // tlbs_[data_privilege()]

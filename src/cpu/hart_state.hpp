@@ -7,9 +7,12 @@
 //
 // Migration: visit_state() is the "cpu" description, every field above in
 // order; Hart::snapshot() hands it out and Hart::restore() takes it back,
-// and the stream side writes and reads it. QEMU's RISC-V "cpu" carries
-// more (FPU, vector, hypervisor, debug triggers) for extensions this hart
-// does not have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
+// and the stream side writes and reads it. State added after version 1
+// travels in subsections sent only when it differs from its reset value
+// ("cpu/sstc", "cpu/debug"), so a guest that never touched it produces the
+// same stream as before and older streams still load. QEMU's RISC-V "cpu"
+// carries more (FPU, vector, hypervisor) for extensions this hart does not
+// have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
 // the CLINT and PLIC re-drive them when they are loaded.
 //
 // Threads: owned by the hart's thread while it runs; others may touch it only
@@ -22,6 +25,7 @@
 #include <type_traits>
 
 #include "cpu/csr_defs.hpp"
+#include "cpu/debug_triggers.hpp"
 #include "cpu/hart_control.hpp"
 #include "base/state_description.hpp"
 
@@ -74,6 +78,25 @@ struct HartState {
   uint64_t reservation_value;
   bool reservation_valid;
 
+  // Sstc: STIP is time >= stimecmp while menvcfg.STCE is set.
+  uint64_t stimecmp;
+
+  // Sdtrig: tselect and each trigger's tdata1/tdata2 (debug_triggers.hpp).
+  DebugTriggers triggers;
+
+  // Reset values of the fields that travel in subsections.
+  bool triggers_at_reset() const {
+    for (unsigned i = 0; i < DebugTriggers::kCount; ++i) {
+      if (triggers.tdata1[i] != trigger::reset_tdata1() || triggers.tdata2[i] != 0) return false;
+    }
+    return triggers.tselect == 0;
+  }
+  void reset_triggers() {
+    triggers.tselect = 0;
+    triggers.tdata1.fill(trigger::reset_tdata1());
+    triggers.tdata2.fill(0);
+  }
+
   static constexpr VMStateInfo kVMState{"cpu", 1, 1};
   template <class V>
   void visit_state(V& v) {
@@ -121,6 +144,23 @@ struct HartState {
     // MSIP, MTIP and MEIP are the CLINT's and PLIC's wires, not stored here.
     v.validate((mip & ~(mip::kSSIP | mip::kSTIP | mip::kSEIP)) == 0, "mip has bits software cannot write");
     v.validate(x[0] == 0, "x0 is not zero");
+    v.validate((menvcfg & ~envcfg::kMenvcfgWritable) == 0, "menvcfg has bits that are not writable");
+    v.validate((senvcfg & ~envcfg::kSenvcfgWritable) == 0, "senvcfg has bits that are not writable");
+
+    // A stream without a subsection carries the reset value.
+    if constexpr (V::loading()) {
+      stimecmp = 0;
+      reset_triggers();
+    }
+    v.subsection("cpu/sstc", 1, stimecmp != 0, [&](auto& sub) { sub.field("stimecmp", stimecmp); });
+    v.subsection("cpu/debug", 1, !triggers_at_reset(), [&](auto& sub) {
+      sub.field("tselect", triggers.tselect);
+      sub.field("tdata1", triggers.tdata1);
+      sub.field("tdata2", triggers.tdata2);
+      sub.validate(triggers.tselect < DebugTriggers::kCount,
+                   "tselect " + std::to_string(triggers.tselect) + " names no trigger");
+      for (uint64_t tdata1 : triggers.tdata1) sub.validate(trigger::valid_tdata1(tdata1), "tdata1 is not a legal value");
+    });
   }
 };
 

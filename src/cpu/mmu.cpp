@@ -106,6 +106,7 @@ Hart::Fault Hart::walk(uint64_t va, Access access, Privilege privilege, bool upd
 }
 
 void Hart::fill_tlb(Tlb& tlb, Access access, uint64_t va, uint64_t pa) {
+  if (data_trigger_armed_) return;  // every access must reach the trigger check
   const uint64_t page_pa = pa & ~(kPageSize - 1);
   uint8_t* const host = memory_.writable_ram_ptr(page_pa, kPageSize, RamWriteKey{});
   if (host == nullptr) return;
@@ -120,7 +121,7 @@ void Hart::flush_tlb() {
       for (TlbEntry& e : by_access) e.tag = ~0ull;
     }
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
   select_data_tlb();
 }
 
@@ -128,7 +129,7 @@ void Hart::flush_tlb_of(Privilege privilege) {
   for (auto& by_access : tlbs_[static_cast<unsigned>(privilege)].entries) {
     for (TlbEntry& e : by_access) e.tag = ~0ull;
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
 }
 
 void Hart::flush_tlb_page(uint64_t va) {
@@ -139,7 +140,7 @@ void Hart::flush_tlb_page(uint64_t va) {
       if (e.tag == page) e.tag = ~0ull;
     }
   }
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
 }
 
 void Hart::select_data_tlb() { data_tlb_ = &tlbs_[static_cast<unsigned>(data_privilege())]; }
@@ -154,6 +155,8 @@ void Hart::raise_access_fault(Access access, Fault fault, uint64_t va) {
 }
 
 bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& value) {
+  const auto own_privilege = static_cast<unsigned>(state_.privilege);
+  if (data_trigger_armed_ && trigger_fires(trigger::kLoad, own_privilege, va, size)) return false;
   const Privilege privilege = data_privilege();
   uint64_t pa;
   if (const Fault fault = translate(va, Access::kRead, privilege, pa); fault != Fault::kNone) {
@@ -211,6 +214,8 @@ void store_sized(uint8_t* host, unsigned size, uint64_t value, Store&& store) {
 }  // namespace
 
 bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
+  const auto own_privilege = static_cast<unsigned>(state_.privilege);
+  if (data_trigger_armed_ && trigger_fires(trigger::kStore, own_privilege, va, size)) return false;
   const Privilege privilege = data_privilege();
   uint64_t pa;
   if (const Fault fault = translate(va, Access::kWrite, privilege, pa); fault != Fault::kNone) {
@@ -256,6 +261,9 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
 }
 
 uint8_t* Hart::atomic_host_ptr(uint64_t va, unsigned size, Access access, uint64_t& pa) {
+  // An AMO reads too, but is matched as the store it also is.
+  const uint64_t kind = access == Access::kRead ? trigger::kLoad : trigger::kStore;
+  if (data_trigger_armed_ && trigger_fires(kind, static_cast<unsigned>(state_.privilege), va, size)) return nullptr;
   // LR/SC/AMO must be naturally aligned (A extension, "Zaamo"/"Zalrsc": no
   // misaligned atomicity granule here).
   if (va & (size - 1)) {

@@ -125,6 +125,31 @@ TEST(RunControl, WfiWakesForTheTimer) {
   });
 }
 
+// Sstc: a hart in wfi wakes when time reaches stimecmp, as it does for the
+// CLINT's mtimecmp, though no device pokes it.
+TEST(RunControl, WfiWakesForStimecmp) {
+  TestMachine m(64 << 10);
+  m.clock.start();
+  m.state().mtvec = kHandler;
+  m.state().menvcfg = envcfg::kSTCE;
+  m.state().mie = mip::kSTIP;
+  const uint64_t due = m.clock.ticks() + 300 * GuestClock::kTimebaseHz / 1000;  // in 300 ms
+  m.state().stimecmp = due;
+  m.load(kRamBase, {csrrsi(zero, csr::kMstatus, 8), wfi(), jal(zero, -4)});
+  m.load(kHandler, {csrrs(a0, csr::kTime, zero), jal(zero, 0)});
+  Running running(m);
+  std::this_thread::sleep_for(10ms);
+  running.while_parked([&](HartState& s) {
+    EXPECT_EQ(s.x[a0], 0u);
+    EXPECT_LT(s.minstret, 100u);  // asleep, not spinning
+  });
+  EXPECT_TRUE(running.eventually([](HartState& s) { return s.x[a0] != 0; }));
+  running.while_parked([&](HartState& s) {
+    EXPECT_GE(s.x[a0], due);
+    EXPECT_EQ(s.mcause, cause::kInterruptBit | 5);
+  });
+}
+
 TEST(RunControl, WfiWithAnInterruptPendingDoesNotSleep) {
   TestMachine m(64 << 10);
   m.state().mie = mip::kMSIP;  // enabled locally, globally off: wfi still returns

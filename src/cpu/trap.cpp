@@ -1,5 +1,7 @@
 // Trap entry and return, interrupt selection and wfi (privileged spec 3.1.6,
 // 3.1.9, 3.3.2, 3.3.3 and 10.1).
+#include <algorithm>
+
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart.hpp"
 
@@ -21,9 +23,11 @@ uint64_t highest_priority(uint64_t pending) {
 
 uint64_t Hart::read_mip() const {
   // SEIP reads as the software bit OR the PLIC's line (3.1.9); MSIP and MEIP
-  // come only from devices; MTIP is compared here against the guest clock.
+  // come only from devices; MTIP is compared here against the guest clock,
+  // and so is STIP while Sstc owns it (menvcfg.STCE).
   uint64_t value = state_.mip | control_.external_mip();
   if (clock_.ticks() >= control_.mtimecmp()) value |= mip::kMTIP;
+  if (sstc_enabled()) value = (value & ~mip::kSTIP) | (stimecmp_reached() ? mip::kSTIP : 0);
   return value;
 }
 
@@ -118,11 +122,14 @@ void Hart::do_wfi() {
   if ((read_mip() & s.mie) != 0) return;
   int64_t deadline_ns = INT64_MAX;
   if ((s.mie & mip::kMTIP) && clock_.running()) deadline_ns = clock_.host_ns_at_ticks(control_.mtimecmp());
+  if ((s.mie & mip::kSTIP) && sstc_enabled() && clock_.running()) {
+    deadline_ns = std::min(deadline_ns, stimecmp_host_ns());
+  }
   control_.wait_for_interrupt(deadline_ns);
 }
 
 void Hart::privilege_changed() {
-  fetch_page_va_ = ~0ull;
+  fetch_page_va_ = kNoFetchPage;
   select_data_tlb();
 }
 

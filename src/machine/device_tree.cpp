@@ -8,9 +8,12 @@
 namespace godwit {
 namespace {
 
-// The ISA godwit's harts implement, in the two spellings Linux reads.
-constexpr const char kIsaString[] = "rv64imac_zicntr_zicsr_zifencei";
-constexpr const char* kIsaExtensions[] = {"i", "m", "a", "c", "zicntr", "zicsr", "zifencei"};
+// The ISA godwit's harts implement, in the two spellings Linux reads, in
+// QEMU's order (single letters, then Z extensions, then S extensions).
+// Sstc lets Linux program stimecmp itself instead of an SBI call per tick.
+// Sdtrig is not named: QEMU's rv64 has the triggers but does not list it.
+constexpr const char kIsaString[] = "rv64imac_zicntr_zicsr_zifencei_sstc";
+constexpr const char* kIsaExtensions[] = {"i", "m", "a", "c", "zicntr", "zicsr", "zifencei", "sstc"};
 
 std::string node_name(const char* base, uint64_t address) {
   char buffer[64];
