@@ -41,8 +41,14 @@ namespace {
 // fails, with the description's name in front as a load would put it.
 class StateChecker {
  public:
+  static constexpr bool saving() { return false; }
+  static constexpr bool loading() { return false; }
   template <class T>
   void field(std::string_view, T&) {}
+  template <class Fn>
+  void subsection(std::string_view, uint32_t, bool, Fn&& body) {
+    body(*this);
+  }
   void validate(bool ok, const std::string& message) {
     if (!ok && error_.empty()) error_ = message;
   }

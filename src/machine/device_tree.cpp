@@ -10,8 +10,9 @@ namespace godwit {
 namespace {
 
 // The ISA godwit's harts implement, in the two spellings Linux reads.
-constexpr const char kIsaString[] = "rv64imac_zicntr_zicsr_zifencei";
-constexpr const char* kIsaExtensions[] = {"i", "m", "a", "c", "zicntr", "zicsr", "zifencei"};
+// In QEMU's order (single letters first, i m a f d c).
+constexpr const char kIsaString[] = "rv64imafdc_zicntr_zicsr_zifencei";
+constexpr const char* kIsaExtensions[] = {"i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei"};
 
 std::string node_name(const char* base, uint64_t address) {
   char buffer[64];

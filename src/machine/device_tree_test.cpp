@@ -72,7 +72,7 @@ TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
   EXPECT_GE(fdt_path_offset(blob->data(), "/cpus/cpu@0/interrupt-controller"), 0);
   EXPECT_GE(fdt_path_offset(blob->data(), "/cpus/cpu@1"), 0);
   EXPECT_LT(fdt_path_offset(blob->data(), "/cpus/cpu@2"), 0);
-  EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "riscv,isa"), "rv64imac_zicntr_zicsr_zifencei");
+  EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "riscv,isa"), "rv64imafdc_zicntr_zicsr_zifencei");
   EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "mmu-type"), "riscv,sv39");
 }
 
