@@ -51,6 +51,22 @@ void BM_CallLoop(benchmark::State& state) {
 }
 BENCHMARK(BM_CallLoop)->Unit(benchmark::kMillisecond);
 
+// Binary64 arithmetic, dynamic rounding (RNE): fadd.d, fmul.d, fmadd.d and
+// the jump back, 4 instructions an iteration. F and D are computed in
+// integers (float_ops), so this measures those routines as much as dispatch.
+void BM_FloatLoop(benchmark::State& state) {
+  TestMachine m;
+  m.state().mstatus |= 1ull << 13;  // FS Initial
+  m.state().f[1] = 0x3ff0000000000000;  // 1.0
+  m.state().f[2] = 0x3ff0000000000001;  // 1 + 2^-52: every result inexact
+  m.load(kRamBase, {0x0220f0d3,  // fadd.d f1,f1,f2
+                    0x1220f1d3,  // fmul.d f3,f1,f2
+                    0x1a20f243,  // fmadd.d f4,f1,f2,f3
+                    jal(zero, -12)});
+  run_batches(state, m);
+}
+BENCHMARK(BM_FloatLoop)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace godwit::testing
 

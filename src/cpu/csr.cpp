@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cpu/csr_defs.hpp"
+#include "cpu/float_csr.hpp"
 #include "cpu/hart.hpp"
 
 namespace godwit {
@@ -19,6 +20,8 @@ struct CsrName {
 };
 
 constexpr CsrName kNames[] = {
+    {csr::kFflags, "fflags"},        {csr::kFrm, "frm"},
+    {csr::kFcsr, "fcsr"},
     {csr::kCycle, "cycle"},          {csr::kTime, "time"},
     {csr::kInstret, "instret"},      {csr::kSstatus, "sstatus"},
     {csr::kSie, "sie"},              {csr::kStvec, "stvec"},
@@ -42,9 +45,10 @@ constexpr CsrName kNames[] = {
     {csr::kMinstret, "minstret"},
 };
 
-// misa: MXL=2 (RV64) and the extensions I, M, A, C, S, U.
+// misa: MXL=2 (RV64) and the extensions I, M, A, F, D, C, S, U.
 constexpr uint64_t kMisa = (2ull << 62) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('A' - 'A')) |
-                           (1u << ('C' - 'A')) | (1u << ('S' - 'A')) | (1u << ('U' - 'A'));
+                           (1u << ('F' - 'A')) | (1u << ('D' - 'A')) | (1u << ('C' - 'A')) | (1u << ('S' - 'A')) |
+                           (1u << ('U' - 'A'));
 
 constexpr uint64_t kMieWritable = mip::kSSIP | mip::kMSIP | mip::kSTIP | mip::kMTIP | mip::kSEIP | mip::kMEIP;
 // mip bits software may write (3.1.9): the three S-level pending bits,
@@ -101,6 +105,7 @@ bool Hart::csr_accessible(uint16_t number, bool writes) const {
       !((state_.mcounteren & counteren::kTM) && (state_.menvcfg & envcfg::kSTCE))) {
     return false;
   }
+  if (is_float_csr(number) && !float_enabled(state_)) return false;
   return true;
 }
 
@@ -113,7 +118,12 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
     case csr::kTime: value = time_now(); return true;
     case csr::kInstret:
     case csr::kMinstret: value = s.minstret + ((s.mcountinhibit & 4) ? 0 : in_flight); return true;
-    case csr::kSstatus: value = (s.mstatus | mstatus::kXlen64) & mstatus::kSstatusReadable; return true;
+    case csr::kFflags:
+    case csr::kFrm:
+    case csr::kFcsr: value = read_float_csr(s, number); return true;
+    case csr::kSstatus:
+      value = (s.mstatus | mstatus::kXlen64 | mstatus::sd_bit(s.mstatus)) & mstatus::kSstatusReadable;
+      return true;
     case csr::kSie: value = s.mie & s.mideleg; return true;
     case csr::kStvec: value = s.stvec; return true;
     case csr::kScounteren: value = s.scounteren; return true;
@@ -130,7 +140,7 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
     case csr::kMimpid:
     case csr::kMconfigptr: value = 0; return true;
     case csr::kMhartid: value = hart_id_; return true;
-    case csr::kMstatus: value = s.mstatus | mstatus::kXlen64; return true;
+    case csr::kMstatus: value = s.mstatus | mstatus::kXlen64 | mstatus::sd_bit(s.mstatus); return true;
     case csr::kMisa: value = kMisa; return true;
     case csr::kMedeleg: value = s.medeleg; return true;
     case csr::kMideleg: value = s.mideleg; return true;
@@ -170,6 +180,9 @@ bool Hart::csr_read(uint16_t number, uint64_t& value) const {
 bool Hart::csr_write(uint16_t number, uint64_t value) {
   HartState& s = state_;
   switch (number) {
+    case csr::kFflags:
+    case csr::kFrm:
+    case csr::kFcsr: write_float_csr(s, number, value); return true;
     case csr::kSstatus:
       write_mstatus((s.mstatus & ~mstatus::kSstatusWritable) | (value & mstatus::kSstatusWritable));
       return true;

@@ -6,6 +6,11 @@
 
 namespace godwit::csr {
 
+// Floating-point (F and D; unprivileged spec 20.2).
+inline constexpr uint16_t kFflags = 0x001;
+inline constexpr uint16_t kFrm = 0x002;
+inline constexpr uint16_t kFcsr = 0x003;
+
 // Unprivileged counters (Zicntr).
 inline constexpr uint16_t kCycle = 0xc00;
 inline constexpr uint16_t kTime = 0xc01;
@@ -107,10 +112,17 @@ inline constexpr uint64_t kSXL = 3ull << 34;
 // XLEN=64 for U and S, read-only (QEMU does not support changing XLEN here).
 inline constexpr uint64_t kXlen64 = (2ull << 32) | (2ull << 34);
 
-inline constexpr uint64_t kWritable = kSIE | kMIE | kSPIE | kMPIE | kSPP | kMPP | kMPRV | kSUM | kMXR | kTVM | kTW | kTSR;
+// SD: read-only, set when FS is Dirty (3.1.6.6); computed on read.
+inline constexpr uint64_t kSD = 1ull << 63;
+inline constexpr uint64_t kFSDirty = kFS;
+
+inline constexpr uint64_t kWritable =
+    kSIE | kMIE | kSPIE | kMPIE | kSPP | kMPP | kFS | kMPRV | kSUM | kMXR | kTVM | kTW | kTSR;
 // The sstatus view (privileged spec 10.1.1).
-inline constexpr uint64_t kSstatusWritable = kSIE | kSPIE | kSPP | kSUM | kMXR;
-inline constexpr uint64_t kSstatusReadable = kSstatusWritable | kFS | kUXL;
+inline constexpr uint64_t kSstatusWritable = kSIE | kSPIE | kSPP | kFS | kSUM | kMXR;
+inline constexpr uint64_t kSstatusReadable = kSstatusWritable | kUXL | kSD;
+
+inline constexpr uint64_t sd_bit(uint64_t mstatus) { return (mstatus & kFS) == kFSDirty ? kSD : 0; }
 
 }  // namespace godwit::mstatus
 

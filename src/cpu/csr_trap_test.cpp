@@ -31,7 +31,7 @@ TEST(Csr, IdentificationRegisters) {
                     csrrs(a3, csr::kMstatus, zero), csrrs(a4, csr::kMconfigptr, zero)});
   m.x(a2) = m.x(a4) = 99;
   EXPECT_EQ(m.hart.step(5), 5u);
-  EXPECT_EQ(m.x(a0), 0x8000000000141105ull);  // RV64 ACIMSU
+  EXPECT_EQ(m.x(a0), 0x800000000014112dull);  // RV64 ACDFIMSU
   EXPECT_EQ(m.x(a1), 3u);
   EXPECT_EQ(m.x(a2), 0u);
   EXPECT_EQ(m.x(a3), mstatus::kXlen64);  // UXL = SXL = 2, FS = 0
@@ -61,7 +61,7 @@ TEST(Csr, WarlFieldsKeepOnlyLegalValues) {
                     csrrs(a2, csr::kPmpcfg0 + 4, zero), csrrw(zero, csr::kSatp, a1)});
   EXPECT_EQ(m.hart.step(10), 10u);
   const HartState& s = m.state();
-  EXPECT_EQ(s.mstatus, mstatus::kWritable);  // MPP=3 is legal; FS, SD stay zero
+  EXPECT_EQ(s.mstatus, mstatus::kWritable);  // MPP=3 is legal; FS too (SD is computed on read)
   EXPECT_EQ(s.medeleg, 0xb3ffu);
   EXPECT_EQ(s.mideleg, 0x222u);
   EXPECT_EQ(s.mie, 0xaaau);

@@ -65,6 +65,31 @@ bool extract(Format format, uint32_t raw, DecodedInstruction& d) {
     case Format::kNone:
       return true;
 
+    // F and D. rm values 5 and 6 are reserved: illegal whatever the
+    // instruction (7, dynamic, is checked against frm when it runs).
+    case Format::kFLoad:
+      d.rd = rd, d.rs1 = rs1, d.imm = sign_extend(raw >> 20, 12);
+      return true;
+    case Format::kFStore:
+      d.rs1 = rs1, d.rs2 = rs2, d.imm = sign_extend((bits(raw, 31, 25) << 5) | bits(raw, 11, 7), 12);
+      return true;
+    case Format::kFR4:
+    case Format::kFRRm:
+    case Format::kFUnaryRm:
+    case Format::kFToIntRm:
+    case Format::kIntToFRm: {
+      const uint32_t rm = bits(raw, 14, 12);
+      d.rd = rd, d.rs1 = rs1, d.rs2 = rs2;
+      d.imm = static_cast<int32_t>(rm | (format == Format::kFR4 ? bits(raw, 31, 27) << 3 : 0));
+      return rm != 5 && rm != 6;
+    }
+    case Format::kFR:
+    case Format::kFCompare:
+    case Format::kFToInt:
+    case Format::kIntToF:
+      d.rd = rd, d.rs1 = rs1, d.rs2 = rs2;
+      return true;
+
     case Format::kCAddi4spn:
       d.rd = crd_low, d.rs1 = 2;
       d.imm = (bits(raw, 12, 11) << 4) | (bits(raw, 10, 7) << 6) | (bit(raw, 6) << 2) | (bit(raw, 5) << 3);
@@ -154,6 +179,20 @@ bool extract(Format format, uint32_t raw, DecodedInstruction& d) {
       d.rd = d.rs1 = rd, d.rs2 = crs2;
       return true;
     case Format::kCNone:
+      return true;
+    case Format::kCFld:
+    case Format::kCFsd:
+      d.imm = (bits(raw, 12, 10) << 3) | (bits(raw, 6, 5) << 6);
+      d.rs1 = crs1_low;
+      (format == Format::kCFld ? d.rd : d.rs2) = crd_low;
+      return true;
+    case Format::kCFldsp:
+      d.rd = rd, d.rs1 = 2;
+      d.imm = (bit(raw, 12) << 5) | (bits(raw, 6, 5) << 3) | (bits(raw, 4, 2) << 6);
+      return true;
+    case Format::kCFsdsp:
+      d.rs1 = 2, d.rs2 = crs2;
+      d.imm = (bits(raw, 12, 10) << 3) | (bits(raw, 9, 7) << 6);
       return true;
   }
   return false;

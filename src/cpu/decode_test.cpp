@@ -1,5 +1,5 @@
 // Decoder and disassembler tests. The golden list was produced by assembling
-// one instance of every instruction with GNU as (rv64imac_zicsr_zifencei) and
+// one instance of every instruction with GNU as (rv64imafdc_zicsr_zifencei) and
 // disassembling it with objdump -M no-aliases; targets are written as bare
 // hex addresses and fence without its sets, as our disassembler prints them.
 #include <gtest/gtest.h>
@@ -155,6 +155,73 @@ constexpr Golden kGolden[] = {
     {0x0000947e, 0x1ce, "c.add s0,t6"},
     {0x0000df86, 0x1d0, "c.swsp ra,252(sp)"},
     {0x0000ffee, 0x1d2, "c.sdsp s11,504(sp)"},
+    // F and D (rv64imafdc).
+    {0xffc5a507, 0x0, "flw fa0,-4(a1)"},
+    {0x7f813407, 0x4, "fld fs0,2040(sp)"},
+    {0x80a5a027, 0x8, "fsw fa0,-2048(a1)"},
+    {0x01f2b427, 0xc, "fsd ft11,8(t0)"},
+    {0x68c5f543, 0x10, "fmadd.s fa0,fa1,fa2,fa3"},
+    {0x18209047, 0x14, "fmsub.s ft0,ft1,ft2,ft3,rtz"},
+    {0x68c5a54b, 0x18, "fnmsub.s fa0,fa1,fa2,fa3,rdn"},
+    {0x68c5b54f, 0x1c, "fnmadd.s fa0,fa1,fa2,fa3,rup"},
+    {0x6ac5c543, 0x20, "fmadd.d fa0,fa1,fa2,fa3,rmm"},
+    {0x9b24f447, 0x24, "fmsub.d fs0,fs1,fs2,fs3"},
+    {0xfac5854b, 0x28, "fnmsub.d fa0,fa1,fa2,ft11,rne"},
+    {0xfbeefe4f, 0x2c, "fnmadd.d ft8,ft9,ft10,ft11"},
+    {0x00c5f553, 0x30, "fadd.s fa0,fa1,fa2"},
+    {0x08c59553, 0x34, "fsub.s fa0,fa1,fa2,rtz"},
+    {0x10c5f553, 0x38, "fmul.s fa0,fa1,fa2"},
+    {0x18c5b553, 0x3c, "fdiv.s fa0,fa1,fa2,rup"},
+    {0x5805f553, 0x40, "fsqrt.s fa0,fa1"},
+    {0x20c58553, 0x44, "fsgnj.s fa0,fa1,fa2"},
+    {0x20c59553, 0x48, "fsgnjn.s fa0,fa1,fa2"},
+    {0x20c5a553, 0x4c, "fsgnjx.s fa0,fa1,fa2"},
+    {0x28c58553, 0x50, "fmin.s fa0,fa1,fa2"},
+    {0x28c59553, 0x54, "fmax.s fa0,fa1,fa2"},
+    {0xc0059553, 0x58, "fcvt.w.s a0,fa1,rtz"},
+    {0xc015f553, 0x5c, "fcvt.wu.s a0,fa1"},
+    {0xc025f553, 0x60, "fcvt.l.s a0,fa1"},
+    {0xc035c553, 0x64, "fcvt.lu.s a0,fa1,rmm"},
+    {0xe0058553, 0x68, "fmv.x.w a0,fa1"},
+    {0xe0059553, 0x6c, "fclass.s a0,fa1"},
+    {0xa0c5a553, 0x70, "feq.s a0,fa1,fa2"},
+    {0xa0c59553, 0x74, "flt.s a0,fa1,fa2"},
+    {0xa0c58553, 0x78, "fle.s a0,fa1,fa2"},
+    {0xd005f553, 0x7c, "fcvt.s.w fa0,a1"},
+    {0xd0159553, 0x80, "fcvt.s.wu fa0,a1,rtz"},
+    {0xd025f553, 0x84, "fcvt.s.l fa0,a1"},
+    {0xd035f553, 0x88, "fcvt.s.lu fa0,a1"},
+    {0xf0058553, 0x8c, "fmv.w.x fa0,a1"},
+    {0x02c5f553, 0x90, "fadd.d fa0,fa1,fa2"},
+    {0x0ac5f553, 0x94, "fsub.d fa0,fa1,fa2"},
+    {0x12c5a553, 0x98, "fmul.d fa0,fa1,fa2,rdn"},
+    {0x1ac5f553, 0x9c, "fdiv.d fa0,fa1,fa2"},
+    {0x5a059553, 0xa0, "fsqrt.d fa0,fa1,rtz"},
+    {0x22c58553, 0xa4, "fsgnj.d fa0,fa1,fa2"},
+    {0x22c59553, 0xa8, "fsgnjn.d fa0,fa1,fa2"},
+    {0x22c5a553, 0xac, "fsgnjx.d fa0,fa1,fa2"},
+    {0x2ac58553, 0xb0, "fmin.d fa0,fa1,fa2"},
+    {0x2ac59553, 0xb4, "fmax.d fa0,fa1,fa2"},
+    {0x4015f553, 0xb8, "fcvt.s.d fa0,fa1"},
+    {0x42058553, 0xbc, "fcvt.d.s fa0,fa1"},
+    {0xc205f553, 0xc0, "fcvt.w.d a0,fa1"},
+    {0xc215f553, 0xc4, "fcvt.wu.d a0,fa1"},
+    {0xc2259553, 0xc8, "fcvt.l.d a0,fa1,rtz"},
+    {0xc235f553, 0xcc, "fcvt.lu.d a0,fa1"},
+    {0xe2058553, 0xd0, "fmv.x.d a0,fa1"},
+    {0xe2059553, 0xd4, "fclass.d a0,fa1"},
+    {0xa2c5a553, 0xd8, "feq.d a0,fa1,fa2"},
+    {0xa2c59553, 0xdc, "flt.d a0,fa1,fa2"},
+    {0xa2c58553, 0xe0, "fle.d a0,fa1,fa2"},
+    {0xd2058553, 0xe4, "fcvt.d.w fa0,a1"},
+    {0xd2158553, 0xe8, "fcvt.d.wu fa0,a1"},
+    {0xd225f553, 0xec, "fcvt.d.l fa0,a1"},
+    {0xd235b553, 0xf0, "fcvt.d.lu fa0,a1,rup"},
+    {0xf2058553, 0xf4, "fmv.d.x fa0,a1"},
+    {0x2588, 0xf8, "c.fld fa0,8(a1)"},
+    {0xbfe4, 0xfa, "c.fsd fs1,248(a5)"},
+    {0x307e, 0xfc, "c.fldsp ft0,504(sp)"},
+    {0xa07e, 0xfe, "c.fsdsp ft11,0(sp)"},
 };
 
 TEST(Disassemble, MatchesObjdumpForEveryInstructionClass) {
@@ -230,10 +297,11 @@ TEST(Decode, ReservedAndUnimplementedEncodingsAreIllegal) {
       0x2001,      // c.addiw zero,0
       0x4002,      // c.lwsp zero,0(sp)
       0x8002,      // c.jr zero
-      0x2000,      // c.fld: no D extension
-      0x00053007,  // fld: no D extension
-      0x0005a007,  // flw
-      0x00b57553,  // fadd.s
+      0x00b5d553,  // fadd.s with the reserved rm 5
+      0x00b5e553,  // fadd.s with the reserved rm 6
+      0x4205e553,  // fcvt.d.s with rm 6: reserved even where the result is exact
+      0x6cc5f543,  // fmadd with fmt 2 (half precision: no Zfh)
+      0x0005c007,  // LOAD-FP funct3=4 (no Q)
       0x0000500f,  // an unassigned MISC-MEM funct3
       0x0000701b,  // an unassigned OP-IMM-32 funct3
       0x00004073,  // SYSTEM funct3=4 (hypervisor loads: no H)
@@ -243,8 +311,7 @@ TEST(Decode, ReservedAndUnimplementedEncodingsAreIllegal) {
     EXPECT_EQ(find_instruction(raw), nullptr) << std::hex << raw;
   }
   EXPECT_EQ(decode(0x4002).imm, 0x4002);  // the bits are kept for xtval
-  EXPECT_EQ(disassemble(0x0005a007, 0), "illegal 0x0005a007");
-  EXPECT_EQ(disassemble(0x2000, 0), "illegal 0x2000");
+  EXPECT_EQ(disassemble(0x00b5d553, 0), "illegal 0x00b5d553");
 }
 
 TEST(Decode, RowsWithinAGroupDoNotShadowEachOther) {

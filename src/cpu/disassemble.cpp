@@ -17,6 +17,26 @@ const char* register_name(unsigned index) {
   return index < 32 ? kNames[index] : "?";
 }
 
+const char* float_register_name(unsigned index) {
+  static constexpr const char* kNames[32] = {"ft0", "ft1", "ft2",  "ft3",  "ft4", "ft5", "ft6",  "ft7",
+                                             "fs0", "fs1", "fa0",  "fa1",  "fa2", "fa3", "fa4",  "fa5",
+                                             "fa6", "fa7", "fs2",  "fs3",  "fs4", "fs5", "fs6",  "fs7",
+                                             "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11"};
+  return index < 32 ? kNames[index] : "?";
+}
+
+namespace {
+
+// A static rounding mode as objdump prints it after the operands; nothing
+// for dynamic (7), nor for the conversions that are always exact.
+const char* rounding_suffix(const DecodedInstruction& d) {
+  static constexpr const char* kSuffixes[8] = {",rne", ",rtz", ",rdn", ",rup", ",rmm", ",?", ",?", ""};
+  if (d.op == Op::fcvt_d_s || d.op == Op::fcvt_d_w || d.op == Op::fcvt_d_wu) return "";
+  return kSuffixes[float_rounding_field(d)];
+}
+
+}  // namespace
+
 std::string disassemble(uint32_t raw, uint64_t pc) {
   const InstructionInfo* row = find_instruction(raw);
   char text[96];
@@ -29,6 +49,9 @@ std::string disassemble(uint32_t raw, uint64_t pc) {
   const char* rd = register_name(d.rd);
   const char* rs1 = register_name(d.rs1);
   const char* rs2 = register_name(d.rs2);
+  const char* fd = float_register_name(d.rd);
+  const char* fs1 = float_register_name(d.rs1);
+  const char* fs2 = float_register_name(d.rs2);
   const char* name = row->name;
   const long long imm = d.imm;
   const unsigned long long target = pc + static_cast<uint64_t>(d.imm);
@@ -114,6 +137,44 @@ std::string disassemble(uint32_t raw, uint64_t pc) {
     case Format::kCJr:
     case Format::kCJalr:
       std::snprintf(text, sizeof text, "%s %s", name, rs1);
+      break;
+    case Format::kFLoad:
+    case Format::kCFld:
+    case Format::kCFldsp:
+      std::snprintf(text, sizeof text, "%s %s,%lld(%s)", name, fd, imm, rs1);
+      break;
+    case Format::kFStore:
+    case Format::kCFsd:
+    case Format::kCFsdsp:
+      std::snprintf(text, sizeof text, "%s %s,%lld(%s)", name, fs2, imm, rs1);
+      break;
+    case Format::kFR4:
+      std::snprintf(text, sizeof text, "%s %s,%s,%s,%s%s", name, fd, fs1, fs2, float_register_name(float_rs3(d)),
+                    rounding_suffix(d));
+      break;
+    case Format::kFRRm:
+      std::snprintf(text, sizeof text, "%s %s,%s,%s%s", name, fd, fs1, fs2, rounding_suffix(d));
+      break;
+    case Format::kFR:
+      std::snprintf(text, sizeof text, "%s %s,%s,%s", name, fd, fs1, fs2);
+      break;
+    case Format::kFUnaryRm:
+      std::snprintf(text, sizeof text, "%s %s,%s%s", name, fd, fs1, rounding_suffix(d));
+      break;
+    case Format::kFCompare:
+      std::snprintf(text, sizeof text, "%s %s,%s,%s", name, rd, fs1, fs2);
+      break;
+    case Format::kFToIntRm:
+      std::snprintf(text, sizeof text, "%s %s,%s%s", name, rd, fs1, rounding_suffix(d));
+      break;
+    case Format::kFToInt:
+      std::snprintf(text, sizeof text, "%s %s,%s", name, rd, fs1);
+      break;
+    case Format::kIntToFRm:
+      std::snprintf(text, sizeof text, "%s %s,%s%s", name, fd, rs1, rounding_suffix(d));
+      break;
+    case Format::kIntToF:
+      std::snprintf(text, sizeof text, "%s %s,%s", name, fd, rs1);
       break;
   }
   return text;

@@ -1,4 +1,4 @@
-// One RV64IMAC hart: Zicsr, Zifencei, Zicntr, Sstc, Sdtrig, M/S/U modes, Sv39.
+// One RV64IMAFDC (RV64GC) hart: Zicsr, Zifencei, Zicntr, Sstc, Sdtrig, M/S/U modes, Sv39.
 //
 // Hart is the architectural core: HartState (registers, pc, privilege,
 // CSRs), the MMU with its TLBs, traps, interrupts, the counters and run

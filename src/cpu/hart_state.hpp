@@ -9,10 +9,11 @@
 // order; Hart::snapshot() hands it out and Hart::restore() takes it back,
 // and the stream side writes and reads it. State added after version 1
 // travels in subsections sent only when it differs from its reset value
-// ("cpu/sstc", "cpu/debug"), so a guest that never touched it produces the
-// same stream as before and older streams still load. QEMU's RISC-V "cpu"
-// carries more (FPU, vector, hypervisor) for extensions this hart does not
-// have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
+// ("cpu/fpu" once the FPU was used: mstatus.FS not Off, or any f register
+// or fcsr nonzero; "cpu/sstc", "cpu/debug"), so a guest that never touched
+// it produces the same stream as before and older streams still load.
+// QEMU's RISC-V "cpu" carries more (vector, hypervisor) for extensions
+// this hart does not have. The device-owned mip bits (MSIP, MTIP, MEIP) are not here:
 // the CLINT and PLIC re-drive them when they are loaded.
 //
 // Threads: owned by the hart's thread while it runs; others may touch it only
@@ -97,6 +98,19 @@ struct HartState {
     triggers.tdata2.fill(0);
   }
 
+  // F and D: 64-bit f registers (a single is NaN-boxed: upper 32 bits all
+  // ones) and fcsr (frm in bits 7:5, fflags in 4:0).
+  std::array<uint64_t, 32> f;
+  uint32_t fcsr;
+
+  bool fpu_in_use() const {
+    if ((mstatus & mstatus::kFS) != 0 || fcsr != 0) return true;
+    for (uint64_t value : f) {
+      if (value != 0) return true;
+    }
+    return false;
+  }
+
   static constexpr VMStateInfo kVMState{"cpu", 1, 1};
   template <class V>
   void visit_state(V& v) {
@@ -131,6 +145,16 @@ struct HartState {
     v.field("reservation_address", reservation_address);
     v.field("reservation_value", reservation_value);
     v.field("reservation_valid", reservation_valid);
+    // A stream without the subsection comes from a hart whose FPU was never
+    // used: its registers are zero, whatever this copy held before.
+    if (v.loading()) {
+      f = {};
+      fcsr = 0;
+    }
+    v.subsection("cpu/fpu", 1, fpu_in_use(), [&](auto& sub) {
+      sub.field("f", f);
+      sub.field("fcsr", fcsr);
+    });
 
     // Values the CSR writes never produce and the hart relies on never
     // seeing: an unknown privilege indexes the TLBs, MPP=2 would be entered
@@ -144,6 +168,7 @@ struct HartState {
     // MSIP, MTIP and MEIP are the CLINT's and PLIC's wires, not stored here.
     v.validate((mip & ~(mip::kSSIP | mip::kSTIP | mip::kSEIP)) == 0, "mip has bits software cannot write");
     v.validate(x[0] == 0, "x0 is not zero");
+    v.validate((fcsr & ~0xffu) == 0, "fcsr has bits above frm and fflags");
     v.validate((menvcfg & ~envcfg::kMenvcfgWritable) == 0, "menvcfg has bits that are not writable");
     v.validate((senvcfg & ~envcfg::kSenvcfgWritable) == 0, "senvcfg has bits that are not writable");
 

@@ -303,6 +303,113 @@ TEST(HartState, DescriptionListsEveryFieldWithTypeAndSize) {
   EXPECT_EQ(bytes, from_hex(kGoldenV1).size());
 }
 
+// --- the "cpu/fpu" subsection --------------------------------------------
+
+// The subsection as it follows the fields: marker, name, version, f[0..31],
+// fcsr. Here f1 = 1.5, f31 = a boxed single 1.0f, fcsr = frm RUP | NX.
+const char* const kFpuSubsection =
+    "05 07 6370752f667075 00000001"
+    "0000000000000000 3ff8000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+    "0000000000000000 0000000000000000 0000000000000000 ffffffff3f800000"
+    "00000061";
+
+void fill_fpu(HartState& s) {
+  s.mstatus |= mstatus::kFS;  // Dirty
+  s.f[1] = 0x3ff8000000000000;
+  s.f[31] = 0xffffffff3f800000;
+  s.fcsr = 0x61;
+}
+
+TEST(HartState, UnusedFpuAddsNothingToTheStream) {
+  // FS Off and every f register and fcsr zero: the version-1 bytes exactly
+  // (GoldenStreamMatchesTheFieldList), with no subsection.
+  TestMachine m(1 << 20);
+  fill(m.state());
+  EXPECT_EQ(save_bytes(m.hart).size(), from_hex(kGoldenV1).size());
+}
+
+TEST(HartState, FpuStateTravelsInItsSubsection) {
+  TestMachine source(1 << 20);
+  fill(source.state());
+  fill_fpu(source.state());
+  auto expected = from_hex(kGoldenV1);
+  expected[kMstatusOffset + 6] |= 0x60;  // FS = Dirty (bits 14:13)
+  const auto subsection = from_hex(kFpuSubsection);
+  expected.insert(expected.end(), subsection.begin(), subsection.end());
+  const auto bytes = save_bytes(source.hart);
+  EXPECT_EQ(to_hex(bytes), to_hex(expected));
+
+  TestMachine destination(1 << 20);
+  ASSERT_TRUE(load_bytes(destination.hart, bytes)) << error_of(load_bytes(destination.hart, bytes));
+  EXPECT_EQ(destination.state().f[1], 0x3ff8000000000000u);
+  EXPECT_EQ(destination.state().f[31], 0xffffffff3f800000u);
+  EXPECT_EQ(destination.state().fcsr, 0x61u);
+  EXPECT_EQ(save_bytes(destination.hart), bytes);
+
+  const nlohmann::json desc = describe_state(source.state());
+  ASSERT_TRUE(desc.contains("subsections"));
+  EXPECT_EQ(desc["subsections"][0]["vmsd_name"], "cpu/fpu");
+}
+
+TEST(HartState, FpuSubsectionIsSentWhenOnlyFSIsOn) {
+  // OpenSBI turns FS on before anything touches an f register.
+  TestMachine source(1 << 20);
+  source.state().mstatus |= 1ull << 13;  // Initial
+  const auto bytes = save_bytes(source.hart);
+  TestMachine m(1 << 20);
+  EXPECT_GT(bytes.size(), save_bytes(m.hart).size());
+}
+
+TEST(HartState, StreamWithoutFpuSubsectionClearsTheFpu) {
+  TestMachine destination(1 << 20);
+  fill_fpu(destination.state());
+  ASSERT_TRUE(load_bytes(destination.hart, from_hex(kGoldenV1)));
+  EXPECT_EQ(destination.state().f[1], 0u);
+  EXPECT_EQ(destination.state().fcsr, 0u);
+  EXPECT_EQ(destination.state().mstatus & mstatus::kFS, 0u);
+}
+
+TEST(HartState, FcsrBeyondEightBitsIsRejected) {
+  TestMachine source(1 << 20);
+  fill_fpu(source.state());
+  auto bytes = save_bytes(source.hart);
+  bytes[bytes.size() - 2] = 0x01;  // fcsr bit 8
+  TestMachine destination(1 << 20);
+  EXPECT_EQ(error_of(load_bytes(destination.hart, bytes)), "cpu: fcsr has bits above frm and fflags");
+}
+
+TEST(HartState, ResumedHartKeepsComputingWithFloats) {
+  // fadd.d f1,f1,f2 repeatedly with frm RUP: the state after a save and
+  // load in the middle matches the one that never stopped.
+  auto program = [](TestMachine& m) {
+    const uint32_t fadd_d = 0x02208053 | (7u << 12);  // fadd.d f0,f1,f2,dyn
+    const uint32_t fmv = 0x220000d3;                  // fsgnj.d f1,f0,f0
+    m.load(kRamBase, {fadd_d, fmv, fadd_d, fmv, fadd_d, fmv, fadd_d, fmv});
+    m.state().mstatus |= 1ull << 13;
+    m.state().f[1] = 0x3ff0000000000000;  // 1.0
+    m.state().f[2] = 0x3c90000000000000;  // 2^-54: inexact, rounds up in RUP
+    m.state().fcsr = 3 << 5;
+  };
+  TestMachine reference(1 << 20);
+  program(reference);
+  ASSERT_EQ(reference.hart.step(8), 8u);
+  EXPECT_EQ(reference.state().f[1], 0x3ff0000000000004u);
+  TestMachine before(1 << 20);
+  program(before);
+  ASSERT_EQ(before.hart.step(3), 3u);
+  TestMachine after(1 << 20);
+  after.ram = before.ram;
+  ASSERT_TRUE(load_bytes(after.hart, save_bytes(before.hart)));
+  ASSERT_EQ(after.hart.step(5), 5u);
+  EXPECT_EQ(save_bytes(after.hart), save_bytes(reference.hart));
+}
+
 // --- a migrated hart continues where it stopped ---------------------------
 
 namespace pte {

@@ -29,7 +29,17 @@ namespace godwit {
   X(amoxor_w) X(amoand_w) X(amoor_w) X(amomin_w) X(amomax_w) X(amominu_w) X(amomaxu_w) X(amoswap_d) X(amoadd_d) \
   X(amoxor_d) X(amoand_d) X(amoor_d) X(amomin_d) X(amomax_d) X(amominu_d) X(amomaxu_d) X(csrrw) X(csrrs) \
   X(csrrc) X(csrrwi) X(csrrsi) X(csrrci) X(fence) X(fence_i) X(ecall) X(ebreak) X(mret) X(sret) X(wfi) \
-  X(sfence_vma) X(illegal)
+  X(sfence_vma) GODWIT_FLOAT_FUNCTIONS(X) X(illegal)
+
+// F and D (execute_float.cpp).
+#define GODWIT_FLOAT_FUNCTIONS(X) \
+  X(flw) X(fsw) X(fmadd_s) X(fmsub_s) X(fnmsub_s) X(fnmadd_s) X(fadd_s) X(fsub_s) X(fmul_s) X(fdiv_s) X(fsqrt_s) \
+  X(fsgnj_s) X(fsgnjn_s) X(fsgnjx_s) X(fmin_s) X(fmax_s) X(fcvt_w_s) X(fcvt_wu_s) X(fcvt_l_s) X(fcvt_lu_s) \
+  X(fmv_x_w) X(feq_s) X(flt_s) X(fle_s) X(fclass_s) X(fcvt_s_w) X(fcvt_s_wu) X(fcvt_s_l) X(fcvt_s_lu) X(fmv_w_x) \
+  X(fld) X(fsd) X(fmadd_d) X(fmsub_d) X(fnmsub_d) X(fnmadd_d) X(fadd_d) X(fsub_d) X(fmul_d) X(fdiv_d) X(fsqrt_d) \
+  X(fsgnj_d) X(fsgnjn_d) X(fsgnjx_d) X(fmin_d) X(fmax_d) X(fcvt_w_d) X(fcvt_wu_d) X(fcvt_l_d) X(fcvt_lu_d) \
+  X(fmv_x_d) X(feq_d) X(flt_d) X(fle_d) X(fclass_d) X(fcvt_d_w) X(fcvt_d_wu) X(fcvt_d_l) X(fcvt_d_lu) X(fmv_d_x) \
+  X(fcvt_s_d) X(fcvt_d_s)
 
 enum class Op : uint8_t {
 #define GODWIT_OP_ENUMERATOR(name) name,
@@ -38,6 +48,8 @@ enum class Op : uint8_t {
 };
 
 // A decoded instruction: the handler with its operands already extracted.
+// Floating-point instructions keep their rounding mode in imm bits 2:0 and,
+// for the fused multiply-adds, rs3 in imm bits 7:3 (see float_operands()).
 // `raw` tags it: decoding is a pure function of the instruction bits, so an
 // entry whose `raw` equals the bits in memory is valid, wherever and
 // whenever it was decoded.
@@ -53,6 +65,10 @@ struct DecodedInstruction {
   bool ends_block;    // may change pc, privilege, translation or interrupts
 };
 static_assert(sizeof(DecodedInstruction) == 16);
+
+// The rm field (0..4 static, 7 dynamic; decode refuses 5 and 6) and rs3.
+inline unsigned float_rounding_field(const DecodedInstruction& d) { return static_cast<unsigned>(d.imm) & 7; }
+inline unsigned float_rs3(const DecodedInstruction& d) { return (static_cast<unsigned>(d.imm) >> 3) & 31; }
 
 // How operands are found in the bits, and how they are printed.
 enum class Format : uint8_t {
@@ -71,6 +87,19 @@ enum class Format : uint8_t {
   kLr,      // rd, (rs1)
   kSfence,  // rs1, rs2
   kNone,    // no operands printed
+  // F and D: f for a floating-point register, x for an integer one; "rm"
+  // formats carry a rounding mode.
+  kFLoad,       // fd, imm(xs1)
+  kFStore,      // fs2, imm(xs1)
+  kFR4,         // fd, fs1, fs2, fs3, rm
+  kFRRm,        // fd, fs1, fs2, rm
+  kFR,          // fd, fs1, fs2
+  kFUnaryRm,    // fd, fs1, rm
+  kFCompare,    // xd, fs1, fs2
+  kFToIntRm,    // xd, fs1, rm
+  kFToInt,      // xd, fs1
+  kIntToFRm,    // fd, xs1, rm
+  kIntToF,      // fd, xs1
   // Compressed formats (RVC, unprivileged spec chapter 16).
   kCAddi4spn,
   kCLw,
@@ -97,6 +126,10 @@ enum class Format : uint8_t {
   kCMv,
   kCAdd,
   kCNone,
+  kCFld,    // c.fld: fd, as c.ld
+  kCFsd,    // c.fsd: fs2, as c.sd
+  kCFldsp,  // c.fldsp: fd (f0 allowed), as c.ldsp
+  kCFsdsp,  // c.fsdsp: fs2, as c.sdsp
 };
 
 struct InstructionInfo {
@@ -125,5 +158,6 @@ std::string disassemble(uint32_t raw, uint64_t pc);
 
 // Disassembly helpers shared with the CSR code.
 const char* register_name(unsigned index);
+const char* float_register_name(unsigned index);
 
 }  // namespace godwit

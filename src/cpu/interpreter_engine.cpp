@@ -60,12 +60,13 @@ static_assert(Op::remuw < Op::lr_w && Op::lr_w < Op::illegal, "GODWIT_EXECUTE_FU
 // Instructions that may write RAM: the loop checks whether they hit the
 // running block.
 constexpr bool may_write_memory(Op op) {
-  return (op >= Op::sb && op <= Op::sd) || (op >= Op::sc_w && op <= Op::amomaxu_d);
+  return (op >= Op::sb && op <= Op::sd) || (op >= Op::sc_w && op <= Op::amomaxu_d) || op == Op::fsw ||
+         op == Op::fsd;
 }
 
 // Instructions that write no register, so x0 needs no repair after them.
 constexpr bool writes_no_register(Op op) {
-  return (op >= Op::beq && op <= Op::bgeu) || (op >= Op::sb && op <= Op::sd);
+  return (op >= Op::beq && op <= Op::bgeu) || (op >= Op::sb && op <= Op::sd) || op == Op::fsw || op == Op::fsd;
 }
 
 // Not an execute function: the entry after a block's last instruction,

@@ -12,8 +12,8 @@ namespace {
 // QEMU's order (single letters, then Z extensions, then S extensions).
 // Sstc lets Linux program stimecmp itself instead of an SBI call per tick.
 // Sdtrig is not named: QEMU's rv64 has the triggers but does not list it.
-constexpr const char kIsaString[] = "rv64imac_zicntr_zicsr_zifencei_sstc";
-constexpr const char* kIsaExtensions[] = {"i", "m", "a", "c", "zicntr", "zicsr", "zifencei", "sstc"};
+constexpr const char kIsaString[] = "rv64imafdc_zicntr_zicsr_zifencei_sstc";
+constexpr const char* kIsaExtensions[] = {"i", "m", "a", "f", "d", "c", "zicntr", "zicsr", "zifencei", "sstc"};
 
 std::string node_name(const char* base, uint64_t address) {
   char buffer[64];

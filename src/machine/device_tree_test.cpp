@@ -71,7 +71,7 @@ TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
   EXPECT_GE(fdt_path_offset(blob->data(), "/cpus/cpu@0/interrupt-controller"), 0);
   EXPECT_GE(fdt_path_offset(blob->data(), "/cpus/cpu@1"), 0);
   EXPECT_LT(fdt_path_offset(blob->data(), "/cpus/cpu@2"), 0);
-  EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "riscv,isa"), "rv64imac_zicntr_zicsr_zifencei_sstc");
+  EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "riscv,isa"), "rv64imafdc_zicntr_zicsr_zifencei_sstc");
   EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "riscv,isa-base"), "rv64i");
   {
     const int cpu = fdt_path_offset(blob->data(), "/cpus/cpu@1");
@@ -80,7 +80,7 @@ TEST(DeviceTree, DescribesTheVirtBoardAsQemuDoes) {
     ASSERT_NE(list, nullptr);
     // The same extensions as riscv,isa, one NUL-terminated string each.
     EXPECT_EQ(std::string(list, static_cast<size_t>(len)),
-              std::string("i\0m\0a\0c\0zicntr\0zicsr\0zifencei\0sstc\0", 35));
+              std::string("i\0m\0a\0f\0d\0c\0zicntr\0zicsr\0zifencei\0sstc\0", 39));
   }
   EXPECT_EQ(string_prop(*blob, "/cpus/cpu@1", "mmu-type"), "riscv,sv39");
 }
