@@ -1,4 +1,4 @@
-#include "devices/virtio_mmio.hpp"
+#include "virtio/virtio_mmio.hpp"
 
 #include <gtest/gtest.h>
 
