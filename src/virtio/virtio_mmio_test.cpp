@@ -4,6 +4,7 @@
 
 #include "devices/fakes_test_util.hpp"
 #include "devices/state_test_util.hpp"
+#include "migration/state_section.hpp"
 
 namespace godwit {
 namespace {
