@@ -44,9 +44,12 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
      "stdio|unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,...]|none"},
     {"mon", true, handle_mon, "a monitor on a -chardev",
      "[chardev=]ID[,mode=readline|control][,pretty=on|off]"},
-    {"object", true, handle_object, "define a guest RAM backend",
+    {"object", true, handle_object, "define a guest RAM backend or an entropy source",
      "memory-backend-ram|memory-backend-memfd|memory-backend-file,id=ID,size=SIZE[,share=on|off][,"
-     "mem-path=P]"},
+     "mem-path=P] | rng-builtin,id=ID | rng-random,id=ID[,filename=F]"},
+    {"device", true, handle_device, "add a virtio device (repeatable)",
+     "virtio-rng-device[,rng=ID]|virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,..."},
+    {"global", true, handle_global, "set a device property default", "virtio-mmio.force-legacy=on|off"},
     {"nographic", false, handle_nographic,
      "no display; the serial port on a stdio console with C-a escapes"},
     {"display", true, handle_display, "display type; only none", "none"},
@@ -157,14 +160,17 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
       argument = args[++i];
     }
     if (auto status = spec->handler(state, argument); !status) {
-      // Named as typed ("-M", "--machine"), as QEMU does.
-      return std::unexpected(std::move(status.error()).context(arg));
+      // Named as typed ("-M", "--machine"), as QEMU does; -device and
+      // -global with their argument too, as QEMU names them.
+      const bool whole = spec->name == "device" || spec->name == "global";
+      return std::unexpected(std::move(status.error()).context(whole ? arg + " " + std::string(argument) : arg));
     }
   }
   if (state.command_line.action == CommandLine::Action::kRun) {
     if (auto status = check_chardevs(state); !status) return std::unexpected(status.error());
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_boot(state.config()); !status) return std::unexpected(status.error());
+    if (auto status = check_devices(state.config()); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);
 }

@@ -57,4 +57,11 @@ Status handle_mon(ParseState& state, std::string_view argument);
 // object_options.cpp
 Status handle_object(ParseState& state, std::string_view argument);
 
+// device_options.cpp
+Status handle_device(ParseState& state, std::string_view argument);
+Status handle_global(ParseState& state, std::string_view argument);
+// After parsing: what each -device refers to exists (chardevs, rng
+// objects, a virtio-serial bus) and the eight transports suffice.
+Status check_devices(MachineConfig& config);
+
 }  // namespace godwit
