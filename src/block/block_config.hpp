@@ -44,6 +44,9 @@ struct BlockNodeConfig {
   bool read_only = false;
   // kFile
   std::string filename;
+  // auto-read-only=on (libvirt sets it): open read-write only if a device
+  // writes through it, else read-only.
+  bool auto_read_only = false;
   bool direct = false;    // cache.direct=
   bool no_flush = false;  // cache.no-flush=
   DiscardMode discard = DiscardMode::kIgnore;
@@ -57,9 +60,9 @@ struct BlockNodeConfig {
 // -drive: a named backend (QEMU's BlockBackend) over its own raw and file
 // nodes, which the parser adds to `nodes` named "#<id>-raw", "#<id>-file".
 struct DriveConfig {
-  std::string id;         // id=, or "virtio<N>" made up for if=virtio
-  std::string node_name;  // the raw node it reads through
-  bool write_cache = true;  // cache= writethrough/directsync turn it off
+  std::string id;              // id=, or "virtio<N>" made up for if=virtio
+  std::string node_name;       // the raw node it reads through
+  bool write_cache = true;     // cache= writethrough/directsync turn it off
   bool format_probed = false;  // no format= given: read as raw, as QEMU's probe would
   std::string origin;
 };

@@ -91,8 +91,7 @@ Result<bool> lock_byte_taken(int fd, int byte) {
   return lock.l_type != F_UNLCK;
 }
 
-Status change_image_locks(int fd, BlockPermissions current, BlockPermissions wanted,
-                          const std::string& path) {
+Status change_image_locks(int fd, BlockPermissions current, BlockPermissions wanted, const std::string& path) {
   const BlockPermissions both{current.used | wanted.used, current.shared & wanted.shared};
   Status status = lock_for(fd, both);
   if (status) status = check_conflicts(fd, wanted, path);

@@ -44,8 +44,7 @@ inline constexpr int kLockByteSharedBase = 200;      // QEMU's RAW_LOCK_SHARED_B
 //   Is another process using the image [PATH]?
 // ("Failed to get shared "write" lock" when another opener uses a
 // permission that `wanted` does not share).
-Status change_image_locks(int fd, BlockPermissions current, BlockPermissions wanted,
-                          const std::string& path);
+Status change_image_locks(int fd, BlockPermissions current, BlockPermissions wanted, const std::string& path);
 
 // Unlocks every lock byte of the scheme through `fd`, held or not.
 Status release_image_locks(int fd);

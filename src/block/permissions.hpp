@@ -20,14 +20,13 @@ inline constexpr unsigned kPermissionCount = 4;
 
 // QEMU's names (bdrv_perm_names), which its lock errors quote.
 constexpr std::string_view permission_name(unsigned bit_index) {
-  constexpr std::string_view kNames[kPermissionCount] = {"consistent read", "write", "write unchanged",
-                                                         "resize"};
+  constexpr std::string_view kNames[kPermissionCount] = {"consistent read", "write", "write unchanged", "resize"};
   return bit_index < kPermissionCount ? kNames[bit_index] : "unknown";
 }
 
 struct BlockPermissions {
-  uint32_t used = 0;            // what this opener does
-  uint32_t shared = kPermAll;   // what it lets other openers do
+  uint32_t used = 0;           // what this opener does
+  uint32_t shared = kPermAll;  // what it lets other openers do
 
   bool operator==(const BlockPermissions&) const = default;
 };
@@ -40,8 +39,7 @@ struct BlockPermissions {
 constexpr BlockPermissions disk_device_permissions(bool read_only, bool share_rw) {
   BlockPermissions permissions;
   permissions.used = kPermConsistentRead | (read_only ? 0u : uint32_t{kPermWrite});
-  permissions.shared = kPermConsistentRead | kPermWriteUnchanged | kPermResize |
-                       (share_rw ? uint32_t{kPermWrite} : 0u);
+  permissions.shared = kPermConsistentRead | kPermWriteUnchanged | kPermResize | (share_rw ? uint32_t{kPermWrite} : 0u);
   return permissions;
 }
 

@@ -28,7 +28,8 @@ struct FreeDeleter {
 using AlignedBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
 
 AlignedBuffer aligned_buffer(uint64_t alignment, uint64_t size) {
-  return AlignedBuffer(static_cast<uint8_t*>(aligned_alloc(alignment, round_up(std::max<uint64_t>(size, 1), alignment))));
+  return AlignedBuffer(
+      static_cast<uint8_t*>(aligned_alloc(alignment, round_up(std::max<uint64_t>(size, 1), alignment))));
 }
 
 // preadv/pwritev until every byte moved, resuming after short transfers and
@@ -97,8 +98,8 @@ Result<std::unique_ptr<RawImage>> RawImage::open(const std::string& path, const 
   return image;
 }
 
-Result<std::unique_ptr<RawImage>> RawImage::adopt(int fd, const std::string& path,
-                                                  const RawImageOptions& options, IoWorkerPool& workers) {
+Result<std::unique_ptr<RawImage>> RawImage::adopt(int fd, const std::string& path, const RawImageOptions& options,
+                                                  IoWorkerPool& workers) {
   const int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return fail("descriptor " + std::to_string(fd) + " of '" + path + "': " + errno_text(errno));
   // The image owns it from here, even when it refuses it below.
@@ -224,8 +225,7 @@ void RawImage::read(uint64_t offset, std::span<const std::span<uint8_t>> segment
   std::vector<iovec> list;
   list.reserve(segments.size());
   for (auto segment : segments) list.push_back({segment.data(), segment.size()});
-  start([this, offset, list = std::move(list)]() mutable { return do_read(offset, std::move(list)); },
-        std::move(done));
+  start([this, offset, list = std::move(list)]() mutable { return do_read(offset, std::move(list)); }, std::move(done));
 }
 
 void RawImage::write(uint64_t offset, std::span<const std::span<const uint8_t>> segments, Completion done) {
@@ -342,8 +342,7 @@ void RawImage::discard(uint64_t offset, uint64_t length, Completion done) {
 }
 
 void RawImage::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap, Completion done) {
-  start([this, offset, length, may_unmap] { return do_write_zeroes(offset, length, may_unmap); },
-        std::move(done));
+  start([this, offset, length, may_unmap] { return do_write_zeroes(offset, length, may_unmap); }, std::move(done));
 }
 
 Status RawImage::do_write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {

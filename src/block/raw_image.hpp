@@ -68,8 +68,8 @@ class RawImage {
   // Takes ownership of `fd`, already open on `path` (handed over by CPR),
   // with `options` applied: fails if it is read-only and options are not,
   // or not a file or block device. Locks it holds stay held.
-  static Result<std::unique_ptr<RawImage>> adopt(int fd, const std::string& path,
-                                                 const RawImageOptions& options, IoWorkerPool& workers);
+  static Result<std::unique_ptr<RawImage>> adopt(int fd, const std::string& path, const RawImageOptions& options,
+                                                 IoWorkerPool& workers);
 
   ~RawImage();  // drains, then closes
   RawImage(const RawImage&) = delete;

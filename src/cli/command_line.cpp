@@ -43,6 +43,14 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
     {"object", true, handle_object, "define a guest RAM backend",
      "memory-backend-ram|memory-backend-memfd|memory-backend-file,id=ID,size=SIZE[,share=on|off][,"
      "mem-path=P]"},
+    {"drive", true, handle_drive, "a disk image, and with if=virtio (the default) its virtio-blk device",
+     "file=FILE[,format=raw][,if=virtio|none][,id=ID][,readonly=on|off][,cache=writeback|none|writethrough|"
+     "directsync|unsafe][,discard=ignore|unmap]"},
+    {"blockdev", true, handle_blockdev, "a block node: a file, or raw over a file node (or JSON)",
+     "driver=file,node-name=N,filename=FILE[,read-only=on][,cache.direct=on][,discard=unmap]|"
+     "driver=raw,node-name=N,file=NODE"},
+    {"device", true, handle_device, "a device; only virtio-blk-device (on the virtio-mmio bus)",
+     "virtio-blk-device,drive=ID|NODE[,serial=S][,share-rw=on|off]"},
     {"nographic", false, handle_nographic,
      "no display; the serial port on a stdio console with C-a escapes"},
     {"display", true, handle_display, "display type; only none", "none"},
@@ -152,6 +160,7 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
   if (state.command_line.action == CommandLine::Action::kRun) {
     if (auto status = check_chardevs(state); !status) return std::unexpected(status.error());
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
+    if (auto status = check_block_devices(state); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);
 }

@@ -16,6 +16,8 @@ struct ParseState {
   bool serial_given = false;  // any -serial, even "none": no default serial
   unsigned serial_index = 0;  // names the next anonymous chardev "serial<N>"
   unsigned monitor_index = 0;  // names the next "compat_monitor<N>"
+  unsigned virtio_drive_index = 0;  // names the next -drive if=virtio without id "virtio<N>"
+  unsigned none_drive_index = 0;    // and if=none "none<N>", as QEMU
   bool done = false;          // -version, -help, -machine help: stop parsing
 };
 
@@ -53,5 +55,12 @@ Status handle_mon(ParseState& state, std::string_view argument);
 
 // object_options.cpp
 Status handle_object(ParseState& state, std::string_view argument);
+
+// block_options.cpp
+Status handle_drive(ParseState& state, std::string_view argument);
+Status handle_blockdev(ParseState& state, std::string_view argument);
+Status handle_device(ParseState& state, std::string_view argument);
+// After parsing: the drives, nodes and devices form a graph godwit can open.
+Status check_block_devices(ParseState& state);
 
 }  // namespace godwit

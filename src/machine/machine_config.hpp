@@ -1,5 +1,5 @@
 // What the command line says about the machine to build, as plain data; the
-// chardevs and memory backends it lists are described beside the code that
+// chardevs, memory backends and disks it lists are described beside the code that
 // opens them.
 // The CLI fills it; Machine::create() checks the parts that need the host
 // (files exist, sizes fit) and builds the machine from it.
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "block/block_config.hpp"
 #include "chardev/chardev_config.hpp"
 #include "memory/memory_backend_config.hpp"
 
@@ -48,6 +49,7 @@ struct MachineConfig {
   std::vector<ChardevConfig> chardevs;
   std::vector<MemoryBackendConfig> memory_backends;
   std::vector<MonitorConfig> monitors;
+  BlockConfig block;  // -drive, -blockdev, -device virtio-blk-device
 
   bool start_paused = false;  // -S
   std::string incoming;       // -incoming URI (or main channel JSON), or "defer" (wait for migrate-incoming)
