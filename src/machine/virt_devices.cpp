@@ -5,7 +5,7 @@
 #include "devices/clint.hpp"
 #include "devices/sifive_test_device.hpp"
 #include "devices/uart16550.hpp"
-#include "devices/virtio_mmio.hpp"
+#include "virtio/virtio_mmio.hpp"
 #include "machine/virt_memory_map.hpp"
 
 namespace godwit {

@@ -1,9 +1,10 @@
-#include "devices/virtio_mmio.hpp"
+#include "virtio/virtio_mmio.hpp"
 
 #include <gtest/gtest.h>
 
 #include "devices/fakes_test_util.hpp"
 #include "devices/state_test_util.hpp"
+#include "migration/state_section.hpp"
 
 namespace godwit {
 namespace {
