@@ -86,16 +86,6 @@ Status flatten(const nlohmann::json& object, const std::string& prefix, std::vec
   return {};
 }
 
-// The keyval form or, starting with '{', QEMU's JSON form.
-Result<KeyValueList> parse_options(std::string_view argument, std::string_view implied_key) {
-  if (argument.empty() || argument.front() != '{') return KeyValueList::parse(argument, implied_key);
-  const nlohmann::json object = nlohmann::json::parse(argument, nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded() || !object.is_object()) return fail("invalid JSON object");
-  std::vector<KeyValueList::Entry> entries;
-  if (auto status = flatten(object, "", entries); !status) return std::unexpected(std::move(status.error()));
-  return KeyValueList::from_entries(std::move(entries));
-}
-
 std::string origin_of(std::string_view option, std::string_view argument) {
   std::string text(option);
   text += ' ';
@@ -166,6 +156,15 @@ Status check_detect_zeroes(const KeyValueList& list, const std::string& prefix) 
 }
 
 }  // namespace
+
+Result<KeyValueList> parse_options(std::string_view argument, std::string_view implied_key) {
+  if (argument.empty() || argument.front() != '{') return KeyValueList::parse(argument, implied_key);
+  const nlohmann::json object = nlohmann::json::parse(argument, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded() || !object.is_object()) return fail("invalid JSON object");
+  std::vector<KeyValueList::Entry> entries;
+  if (auto status = flatten(object, "", entries); !status) return std::unexpected(std::move(status.error()));
+  return KeyValueList::from_entries(std::move(entries));
+}
 
 // -drive file=FILE[,format=raw][,if=none|virtio][,id=ID][,readonly=on|off]
 //        [,cache=MODE][,discard=ignore|unmap][,file.locking=auto|on|off][,aio=threads]
@@ -301,35 +300,33 @@ Status handle_blockdev(ParseState& state, std::string_view argument) {
 }
 
 // -device virtio-blk-device,drive=NAME[,serial=S][,share-rw=on|off][,id=ID]
-// (or QEMU's JSON form, {"driver": "virtio-blk-device", ...}).
-Status handle_device(ParseState& state, std::string_view argument) {
-  auto list = parse_options(argument, "driver");
-  if (!list) return std::unexpected(std::move(list.error()));
-  const std::string driver = list->get("driver").value_or("");
-  if (driver.empty()) return fail("Parameter 'driver' is missing");
-  if (driver != "virtio-blk-device") return fail(single_quoted(driver) + " is not a valid device model name");
-  if (auto status = list->check_keys({"driver", "drive", "serial", "share-rw", "id"}); !status) {
-    // QEMU: "Property 'virtio-blk-device.bogus' not found".
-    const std::string& message = status.error().message();
-    const std::string prefix = "invalid parameter '";
-    if (message.starts_with(prefix)) {
-      return fail("Property '" + driver + "." + message.substr(prefix.size()) + " not found");
-    }
-    return status;
-  }
+// (the keys were checked by the caller).
+Result<BlockDeviceConfig> virtio_blk_device(const KeyValueList& list, std::string_view argument) {
   BlockDeviceConfig device;
   device.origin = origin_of("-device", argument);
-  device.drive = list->get("drive").value_or("");
+  device.drive = list.get("drive").value_or("");
   if (device.drive.empty()) return fail("drive property not set");
-  device.serial = list->get("serial").value_or("");
-  if (auto status = assign_bool(*list, "share-rw", device.share_rw); !status) return status;
-  state.config().block.devices.push_back(std::move(device));
-  return {};
+  device.serial = list.get("serial").value_or("");
+  if (auto status = assign_bool(list, "share-rw", device.share_rw); !status) return std::unexpected(status.error());
+  return device;
 }
 
 Status check_block_devices(ParseState& state) {
-  auto plan = plan_disks(state.config().block);
+  MachineConfig& config = state.config();
+  auto plan = plan_disks(config.block);
   if (!plan) return std::unexpected(std::move(plan.error()));
+  // The devices of -drive if=virtio: QEMU creates them once the command
+  // line is read, so they follow every -device in transport order.
+  std::vector<bool> placed(config.block.devices.size(), false);
+  for (const DeviceConfig& device : config.devices) {
+    if (device.block_device >= 0) placed[static_cast<size_t>(device.block_device)] = true;
+  }
+  for (size_t i = 0; i < placed.size(); ++i) {
+    if (placed[i]) continue;
+    config.devices.push_back({.driver = "virtio-blk-device",
+                              .argument = "virtio-blk-device,drive=" + config.block.devices[i].drive,
+                              .block_device = static_cast<int>(i)});
+  }
   return {};
 }
 

@@ -61,6 +61,13 @@ TEST(BlockOptions, DriveDefaultsToIfVirtioWithItsOwnDeviceAsQemuOnVirt) {
   EXPECT_TRUE(config.drives[0].format_probed);
   ASSERT_EQ(config.devices.size(), 2u);
   EXPECT_EQ(config.devices[0].drive, "virtio0");
+  // Each gets a virtio-blk-device in transport order, after any -device.
+  const auto full = parse({"-drive", "file=/tmp/a.img", "-device", "virtio-rng-device"});
+  ASSERT_TRUE(full);
+  ASSERT_EQ(full->config.devices.size(), 2u);
+  EXPECT_EQ(full->config.devices[0].driver, "virtio-rng-device");
+  EXPECT_EQ(full->config.devices[1].driver, "virtio-blk-device");
+  EXPECT_EQ(full->config.devices[1].block_device, 0);
   EXPECT_EQ(config.devices[1].drive, "virtio1");
   const BlockPlan plan = plan_of(config);
   ASSERT_EQ(plan.disks.size(), 2u);
@@ -173,10 +180,11 @@ TEST(BlockOptions, ErrorsInQemusWords) {
       "-device virtio-blk-device,drive=d0: Drive 'd0' is already in use by another device");
   EXPECT_EQ(parse_error({"-device", "virtio-blk-device,drive=zz"}),
             "-device virtio-blk-device,drive=zz: Property 'virtio-blk-device.drive' can't find value 'zz'");
-  EXPECT_EQ(parse_error({"-device", "virtio-blk-device"}), "-device: drive property not set");
+  EXPECT_EQ(parse_error({"-device", "virtio-blk-device"}), "-device virtio-blk-device: drive property not set");
   EXPECT_EQ(parse_error({"-device", "virtio-blk-device,drive=d0,bogus=1"}),
-            "-device: Property 'virtio-blk-device.bogus' not found");
-  EXPECT_EQ(parse_error({"-device", "e1000,drive=d0"}), "-device: 'e1000' is not a valid device model name");
+            "-device virtio-blk-device,drive=d0,bogus=1: Property 'virtio-blk-device.bogus' not found");
+  EXPECT_EQ(parse_error({"-device", "e1000,drive=d0"}),
+            "-device e1000,drive=d0: 'e1000' is not a valid device model name");
   EXPECT_EQ(parse_error({"-blockdev", "driver=raw,file=nn,node-name=x"}),
             "-blockdev driver=raw,file=nn,node-name=x: Cannot find device='nn' nor node-name='nn'");
   EXPECT_EQ(parse_error({"-blockdev", "driver=file,filename=/tmp/a.img"}),

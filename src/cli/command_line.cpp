@@ -40,17 +40,19 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
      "stdio|unix:PATH[,server=on,wait=off]|tcp:HOST:PORT[,...]|none"},
     {"mon", true, handle_mon, "a monitor on a -chardev",
      "[chardev=]ID[,mode=readline|control][,pretty=on|off]"},
-    {"object", true, handle_object, "define a guest RAM backend",
+    {"object", true, handle_object, "define a guest RAM backend or an entropy source",
      "memory-backend-ram|memory-backend-memfd|memory-backend-file,id=ID,size=SIZE[,share=on|off][,"
-     "mem-path=P]"},
+     "mem-path=P] | rng-builtin,id=ID | rng-random,id=ID[,filename=F]"},
     {"drive", true, handle_drive, "a disk image, and with if=virtio (the default) its virtio-blk device",
      "file=FILE[,format=raw][,if=virtio|none][,id=ID][,readonly=on|off][,cache=writeback|none|writethrough|"
      "directsync|unsafe][,discard=ignore|unmap]"},
     {"blockdev", true, handle_blockdev, "a block node: a file, or raw over a file node (or JSON)",
      "driver=file,node-name=N,filename=FILE[,read-only=on][,cache.direct=on][,discard=unmap]|"
      "driver=raw,node-name=N,file=NODE"},
-    {"device", true, handle_device, "a device; only virtio-blk-device (on the virtio-mmio bus)",
-     "virtio-blk-device,drive=ID|NODE[,serial=S][,share-rw=on|off]"},
+    {"device", true, handle_device, "add a virtio device (repeatable; or JSON)",
+     "virtio-blk-device,drive=ID|NODE[,serial=S][,share-rw=on|off]|virtio-rng-device[,rng=ID]|"
+     "virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,..."},
+    {"global", true, handle_global, "set a device property default", "virtio-mmio.force-legacy=on|off"},
     {"nographic", false, handle_nographic,
      "no display; the serial port on a stdio console with C-a escapes"},
     {"display", true, handle_display, "display type; only none", "none"},
@@ -153,14 +155,17 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
       argument = args[++i];
     }
     if (auto status = spec->handler(state, argument); !status) {
-      // Named as typed ("-M", "--machine"), as QEMU does.
-      return std::unexpected(std::move(status.error()).context(arg));
+      // Named as typed ("-M", "--machine"), as QEMU does; -device and
+      // -global with their argument too, as QEMU names them.
+      const bool whole = spec->name == "device" || spec->name == "global";
+      return std::unexpected(std::move(status.error()).context(whole ? arg + " " + std::string(argument) : arg));
     }
   }
   if (state.command_line.action == CommandLine::Action::kRun) {
     if (auto status = check_chardevs(state); !status) return std::unexpected(status.error());
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_block_devices(state); !status) return std::unexpected(status.error());
+    if (auto status = check_devices(state.config()); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);
 }

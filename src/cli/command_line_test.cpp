@@ -404,7 +404,7 @@ TEST(CommandLine, ObjectErrors) {
             "-object: parameter 'share' expects 'on' or 'off'");
   EXPECT_EQ(parse_error({"-object", "iothread,id=io0"}),
             "-object: unsupported object type 'iothread' (memory-backend-ram, "
-            "memory-backend-memfd, memory-backend-file)");
+            "memory-backend-memfd, memory-backend-file, rng-builtin, rng-random)");
   EXPECT_EQ(parse_error({"-object", "memory-backend-ram,id=m,size=1M", "-object",
                          "memory-backend-ram,id=m,size=1M"}),
             "-object: duplicate ID 'm' for object");

@@ -1,4 +1,5 @@
 // -object memory-backend-{ram,memfd,file},id=ID,size=SIZE[,share=on|off][,mem-path=PATH]
+// -object rng-builtin,id=ID and rng-random,id=ID[,filename=PATH] (virtio-rng's sources)
 #include "base/size_parse.hpp"
 #include "cli/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
@@ -9,6 +10,17 @@ Status handle_object(ParseState& state, std::string_view argument) {
   auto list = KeyValueList::parse(argument, "qom-type");
   if (!list) return std::unexpected(std::move(list.error()));
   const std::string type = list->get("qom-type").value_or("");
+  if (type == "rng-builtin" || type == "rng-random") {
+    RngBackendConfig rng;
+    rng.builtin = type == "rng-builtin";
+    auto status = rng.builtin ? list->check_keys({"qom-type", "id"}) : list->check_keys({"qom-type", "id", "filename"});
+    if (!status) return status;
+    rng.id = list->get("id").value_or("");
+    if (rng.id.empty()) return fail("parameter 'id' is missing");
+    if (!rng.builtin) rng.filename = list->get("filename").value_or(rng.filename);
+    state.config().rng_backends.push_back(std::move(rng));
+    return {};
+  }
   MemoryBackendConfig config;
   if (type == "memory-backend-ram") {
     config.kind = MemoryBackendKind::kRam;
@@ -19,7 +31,7 @@ Status handle_object(ParseState& state, std::string_view argument) {
     config.kind = MemoryBackendKind::kFile;
   } else {
     return fail("unsupported object type '" + type +
-                "' (memory-backend-ram, memory-backend-memfd, memory-backend-file)");
+                "' (memory-backend-ram, memory-backend-memfd, memory-backend-file, rng-builtin, rng-random)");
   }
   const bool is_file = config.kind == MemoryBackendKind::kFile;
   auto status = is_file ? list->check_keys({"qom-type", "id", "size", "share", "mem-path"})

@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "cli/command_line.hpp"
+#include "cli/key_value_list.hpp"
 
 namespace godwit {
 
@@ -59,8 +60,20 @@ Status handle_object(ParseState& state, std::string_view argument);
 // block_options.cpp
 Status handle_drive(ParseState& state, std::string_view argument);
 Status handle_blockdev(ParseState& state, std::string_view argument);
-Status handle_device(ParseState& state, std::string_view argument);
-// After parsing: the drives, nodes and devices form a graph godwit can open.
+// The properties of -device virtio-blk-device into a BlockDeviceConfig.
+Result<BlockDeviceConfig> virtio_blk_device(const KeyValueList& list, std::string_view argument);
+// After parsing: the drives, nodes and devices form a graph godwit can
+// open; each -drive if=virtio gets its device after the -device ones, as
+// QEMU creates them.
 Status check_block_devices(ParseState& state);
+// -blockdev and -device take QEMU's keyval form or, starting with '{', JSON.
+Result<KeyValueList> parse_options(std::string_view argument, std::string_view implied_key);
+
+// device_options.cpp
+Status handle_device(ParseState& state, std::string_view argument);
+Status handle_global(ParseState& state, std::string_view argument);
+// After parsing: what each -device refers to exists (chardevs, rng
+// objects, a virtio-serial bus) and the eight transports suffice.
+Status check_devices(MachineConfig& config);
 
 }  // namespace godwit

@@ -27,6 +27,28 @@ struct MonitorConfig {
   bool pretty = false;   // QMP replies indented, as QEMU's pretty=on
 };
 
+// -device DRIVER[,PROP=VALUE...] for the virtio devices godwit has:
+// virtio-rng-device[,rng=ID], virtio-serial-device, virtconsole and
+// virtserialport (chardev=ID, name=NAME), in command-line order.
+struct DeviceConfig {
+  std::string driver;
+  std::string id;       // id=
+  std::string rng;      // virtio-rng-device: rng=ID of an -object rng-*
+  std::string chardev;  // virtconsole, virtserialport
+  std::string name;     // virtconsole, virtserialport: the port's name
+  std::string argument;  // as given, for messages ("-device virtconsole,chardev=x: ...")
+  // virtio-blk-device: its disk, an index into MachineConfig::block.devices
+  // (-drive if=virtio adds one of these too).
+  int block_device = -1;
+};
+
+// -object rng-builtin,id=ID or rng-random,id=ID[,filename=F].
+struct RngBackendConfig {
+  std::string id;
+  bool builtin = true;
+  std::string filename = "/dev/urandom";  // rng-random's default, as QEMU's
+};
+
 struct MachineConfig {
   // -machine / -M
   std::string machine_type = "virt";
@@ -49,7 +71,11 @@ struct MachineConfig {
   std::vector<ChardevConfig> chardevs;
   std::vector<MemoryBackendConfig> memory_backends;
   std::vector<MonitorConfig> monitors;
-  BlockConfig block;  // -drive, -blockdev, -device virtio-blk-device
+  std::vector<DeviceConfig> devices;
+  std::vector<RngBackendConfig> rng_backends;
+  // -global virtio-mmio.force-legacy=on|off: QEMU 10's default is legacy.
+  bool virtio_mmio_force_legacy = true;
+  BlockConfig block;  // -drive, -blockdev and what virtio-blk-device reads
 
   bool start_paused = false;  // -S
   std::string incoming;       // -incoming URI (or main channel JSON), or "defer" (wait for migrate-incoming)

@@ -10,7 +10,7 @@
 
 namespace godwit {
 
-VirtDeviceHandles add_virt_devices(BoardDevices& devices, const VirtDeviceWiring& wiring) {
+VirtDeviceHandles add_virt_devices(BoardDevices& devices, VirtDeviceWiring wiring) {
   using Links = DeviceTreeLinks;
   VirtDeviceHandles handles;
 
@@ -81,14 +81,20 @@ VirtDeviceHandles add_virt_devices(BoardDevices& devices, const VirtDeviceWiring
 
   for (unsigned i = 0; i < virt::kVirtioCount; ++i) {
     const unsigned irq = virt::kVirtioIrqFirst + i;
-    devices.add({.node_name = "virtio_mmio",
-                 .base = virt::kVirtioBase + i * virt::kVirtioStride,
-                 .size = virt::kVirtioStride,
-                 .irq = irq,
-                 .section = "virtio-mmio",
-                 .instance_id = i,
-                 .node_properties = [](FdtWriter& tree, const Links&) { tree.prop_string("compatible", "virtio,mmio"); }},
-                std::make_unique<VirtioMmio>(IrqLine(plic, irq)));
+    BoardDeviceInfo info{.node_name = "virtio_mmio",
+                         .base = virt::kVirtioBase + i * virt::kVirtioStride,
+                         .size = virt::kVirtioStride,
+                         .irq = irq,
+                         .section = "virtio-mmio",
+                         .instance_id = i,
+                         .node_properties = [](FdtWriter& tree, const Links&) { tree.prop_string("compatible", "virtio,mmio"); }};
+    // QEMU plugs the first -device into the last transport created.
+    const unsigned plug = virt::kVirtioCount - 1 - i;
+    if (plug < wiring.virtio.size()) {
+      wiring.virtio[plug](devices, std::move(info), IrqLine(plic, irq), wiring.virtio_legacy);
+    } else {
+      devices.add(std::move(info), std::make_unique<VirtioMmio>(IrqLine(plic, irq), wiring.virtio_legacy));
+    }
   }
   return handles;
 }

@@ -12,6 +12,7 @@
 #include "devices/plic.hpp"
 #include "devices/power_control.hpp"
 #include "machine/board_devices.hpp"
+#include "machine/virtio_plugs.hpp"
 
 namespace godwit {
 
@@ -21,6 +22,10 @@ struct VirtDeviceWiring {
   GuestClock& clock;
   CharBackend* serial = nullptr;  // the first -serial, or none
   PowerControl& power;            // for the sifive_test finisher
+  // The -device backends, first given first; the first goes to the highest
+  // transport, as on QEMU. Transports left over stay empty.
+  std::vector<VirtioPlug> virtio = {};
+  bool virtio_legacy = true;  // -global virtio-mmio.force-legacy
 };
 
 // The devices the board itself drives besides the list's loops.
@@ -31,6 +36,6 @@ struct VirtDeviceHandles {
 
 // Appends the virt board's devices to `devices`, in the order of their
 // stream sections.
-VirtDeviceHandles add_virt_devices(BoardDevices& devices, const VirtDeviceWiring& wiring);
+VirtDeviceHandles add_virt_devices(BoardDevices& devices, VirtDeviceWiring wiring);
 
 }  // namespace godwit

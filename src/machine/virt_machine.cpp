@@ -126,7 +126,10 @@ Status VirtMachine::create_devices() {
     if (serial == nullptr) return fail("-serial: chardev '" + config_.serial_chardev_ids.front() + "' not found");
   }
 
-  rtc_ = add_virt_devices(devices_, {controls, clock_, serial, *this}).rtc;
+  auto plugs = make_virtio_plugs(config_, guest_memory_, [this](const std::string& id) { return find_chardev(id); });
+  if (!plugs) return std::unexpected(std::move(plugs.error()));
+  VirtDeviceWiring wiring{controls, clock_, serial, *this, std::move(*plugs), config_.virtio_mmio_force_legacy};
+  rtc_ = add_virt_devices(devices_, std::move(wiring)).rtc;
   return devices_.map(memory_);
 }
 

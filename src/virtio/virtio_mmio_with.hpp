@@ -56,7 +56,9 @@ class VirtioMmioWith final : public VirtioMmio {
   Status restore(const State& state) {
     if (Status status = check_transport(state.transport); !status) return status;
     if (Status status = typed_->restore(state.device); !status) return status;
-    return restore_transport(state.transport);
+    if (Status status = restore_transport(state.transport); !status) return status;
+    typed_->features_accepted(state.transport.guest_features);
+    return {};
   }
 
  private:

@@ -278,6 +278,11 @@ std::string Virtqueue::pop_locked(std::optional<DescriptorChain>& out) {
   return {};
 }
 
+void Virtqueue::unpop() {
+  std::lock_guard lock(mutex_);
+  if (state_.last_avail_idx != state_.used_idx) --state_.last_avail_idx;
+}
+
 void Virtqueue::push(uint16_t head, uint32_t written_bytes) {
   std::lock_guard lock(mutex_);
   if (!state_.ready || state_.broken || state_.num == 0) return;

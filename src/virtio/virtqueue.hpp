@@ -150,6 +150,10 @@ class Virtqueue {
   // --- the backend (any thread) ---
   // The next available chain, or nothing (empty, not ready, or broken).
   std::optional<DescriptorChain> pop();
+  // Gives the chain popped last back to the available ring, to be popped
+  // again (QEMU's virtqueue_unpop): for a backend that looked at a buffer
+  // and cannot use it yet.
+  void unpop();
   // Returns a chain to the driver with `written_bytes` written into it.
   void push(const DescriptorChain& chain, uint32_t written_bytes) { push(chain.head(), written_bytes); }
   void push(uint16_t head, uint32_t written_bytes);
