@@ -4,13 +4,16 @@ QEMU cannot open for writing an image a godwit runs on, nor the reverse, and
 each says why in QEMU's words. A migration hands the locks from source to
 destination at switchover."""
 import fcntl
+import json
 import os
 import struct
+import time
 
 import pytest
 
-from migration_helpers import (check_migrated, migrate, sockdir, start_destination, start_source, unix_uri,
-                               wait_migration)
+from migration_helpers import (VM, check_destination_runs, check_migrated, cpr_channel, main_channel, migrate,
+                               sockdir, start_destination, start_source, unix_uri, wait_incoming,
+                               wait_migration)  # noqa: F401 (fixtures)
 from monitor_helpers import Launcher
 
 IMAGE_BYTES = 4 << 20
@@ -119,3 +122,61 @@ def test_migration_hands_the_locks_over(request, godwit, qemu, guest, tmp_path, 
     assert locked_bytes(image) == [100, 101, 201]
     text = refused(request, "qemu", guest, tmp_path, image)
     assert 'Failed to get "write" lock' in text, text
+
+
+MEMFD = {"machine_opts": "virt,memory-backend=ram0,aux-ram-share=on",
+         "extra": ["-object", "memory-backend-memfd,id=ram0,size=64M,share=on"]}
+
+
+def start_shared(launcher, image, extra=()):
+    machine = launcher.start("ab", memory="64M", machine_opts=MEMFD["machine_opts"],
+                             extra=MEMFD["extra"] + disk_args(image) + list(extra))
+    return machine
+
+
+def test_cpr_transfer_hands_the_locks_over(request, godwit, qemu, guest, tmp_path, image, sockdir):
+    launcher = launcher_of(request, "godwit", guest, tmp_path / "transfer")
+    old = start_shared(launcher, image)
+    source = VM(old, old.qmp(), "64M", 1, "source")
+    old.wait_serial(3)
+    source.set_parameters(mode="cpr-transfer")
+    main_sock, cpr_sock = sockdir / "main.sock", sockdir / "cpr.sock"
+    new = start_shared(launcher, image, ["-incoming", f"unix:{main_sock}",
+                                         "-incoming", json.dumps(cpr_channel(cpr_sock))])
+    deadline = time.monotonic() + 10
+    while not cpr_sock.exists():
+        new.check_alive()
+        assert time.monotonic() < deadline, new.describe()
+        time.sleep(0.01)
+    source.command("migrate", {"channels": [main_channel(main_sock), cpr_channel(cpr_sock)]})
+    destination = VM(new, new.qmp(timeout=20), "64M", 1, "destination")
+    wait_migration(source, others=(destination,))
+    assert wait_incoming(destination) == "running", new.describe()
+    check_destination_runs(destination, cont=False)
+    reply = source.execute("cont")
+    assert "error" in reply and 'Failed to get "write" lock' in reply["error"]["desc"], reply
+    old.stop()
+    assert locked_bytes(image) == [100, 101, 201]
+    assert 'Failed to get "write" lock' in refused(request, "qemu", guest, tmp_path, image)
+
+
+def test_cpr_exec_keeps_the_image_locked_for_the_new_program(request, godwit, qemu, guest, tmp_path, image):
+    launcher = launcher_of(request, "godwit", guest, tmp_path / "exec")
+    machine = start_shared(launcher, image)
+    vm = VM(machine, machine.qmp(), "64M", 1, "godwit")
+    machine.wait_serial(3)
+    state = tmp_path / "vm.state"
+    vm.set_parameters(mode="cpr-exec", cpr_exec_command=list(machine.cmd) + ["-incoming", f"file:{state}"])
+    vm.command("migrate", {"uri": f"file:{state}"})
+    deadline = time.monotonic() + 20
+    while True:
+        machine.check_alive()
+        info = vm.info()
+        if info.get("status") == "completed" and "x-load-us" in info:
+            break
+        assert info.get("status") != "failed", info
+        assert time.monotonic() < deadline, machine.describe()
+        time.sleep(0.02)
+    assert vm.status() == "running", machine.describe()
+    assert locked_bytes(image) == [100, 101, 201]
+    assert 'Failed to get "write" lock' in refused(request, "qemu", guest, tmp_path, image)
