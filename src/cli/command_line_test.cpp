@@ -470,3 +470,47 @@ TEST(CommandLineMonitors, MonOnAChardevDefaultsToReadline) {
 
 }  // namespace
 }  // namespace godwit
+
+namespace godwit {
+namespace {
+
+TEST(CommandLine, VirtioDevicesAndGlobals) {
+  const MachineConfig config =
+      parse_ok({"-object", "rng-random,id=r0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=r0", "-chardev",
+                "null,id=c0", "-device", "virtio-serial-device", "-device", "virtconsole,chardev=c0,name=con",
+                "-global", "virtio-mmio.force-legacy=false"});
+  ASSERT_EQ(config.devices.size(), 3u);
+  EXPECT_EQ(config.devices[0].driver, "virtio-rng-device");
+  EXPECT_EQ(config.devices[0].rng, "r0");
+  EXPECT_EQ(config.devices[2].chardev, "c0");
+  EXPECT_EQ(config.devices[2].name, "con");
+  ASSERT_EQ(config.rng_backends.size(), 1u);
+  EXPECT_FALSE(config.rng_backends[0].builtin);
+  EXPECT_FALSE(config.virtio_mmio_force_legacy);
+  EXPECT_TRUE(parse_ok({}).virtio_mmio_force_legacy);  // QEMU 10's default
+}
+
+TEST(CommandLine, VirtioDeviceErrorsInQemusWords) {
+  EXPECT_EQ(parse_error({"-device", "foo"}), "-device foo: 'foo' is not a valid device model name");
+  EXPECT_EQ(parse_error({"-device", "virtio-rng-device,bar=1"}),
+            "-device virtio-rng-device,bar=1: Property 'virtio-rng-device.bar' not found");
+  EXPECT_EQ(parse_error({"-device", "virtio-rng-device,rng=x"}),
+            "-device virtio-rng-device,rng=x: Property 'virtio-rng-device.rng' can't find value 'x'");
+  EXPECT_EQ(parse_error({"-chardev", "null,id=c0", "-device", "virtconsole,chardev=c0"}),
+            "-device virtconsole,chardev=c0: No 'virtio-serial-bus' bus found for device 'virtconsole'");
+  EXPECT_EQ(parse_error({"-device", "virtio-serial-device", "-device", "virtconsole,chardev=no"}),
+            "-device virtconsole,chardev=no: Property 'virtconsole.chardev' can't find value 'no'");
+  EXPECT_EQ(parse_error({"-global", "virtio-mmio.force-legacy=maybe"}),
+            "-global virtio-mmio.force-legacy=maybe: parameter 'force-legacy' expects 'on' or 'off'");
+  EXPECT_EQ(parse_error({"-global", "virtio-mmio.nope=1"}), "-global virtio-mmio.nope=1: Property 'virtio-mmio.nope' not found");
+  EXPECT_NE(parse_error({"-global", "e1000.mac=1"}).find("driver 'e1000'"), std::string::npos);
+  std::vector<std::string> nine;
+  for (int i = 0; i < 9; ++i) nine.insert(nine.end(), {"-device", "virtio-rng-device"});
+  auto result = parse_command_line(nine);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message(),
+            "-device virtio-rng-device: No 'virtio-bus' bus found for device 'virtio-rng-device'");
+}
+
+}  // namespace
+}  // namespace godwit

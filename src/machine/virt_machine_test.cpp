@@ -113,5 +113,27 @@ TEST(VirtMachineConfig, BadConfigurationsNameTheProblem) {
   EXPECT_NE(machine.error().message().find("/nonexistent/kernel.elf"), std::string::npos);
 }
 
+// QEMU's order: the first -device in the highest transport, the next below
+// it; the rest stay empty (DeviceID 0) and the tree keeps its eight nodes.
+TEST(VirtMachineConfig, VirtioDevicesFillTransportsFromTheTop) {
+  MachineConfig config;
+  config.devices.push_back({.driver = "virtio-rng-device"});
+  config.devices.push_back({.driver = "virtio-serial-device"});
+  config.virtio_mmio_force_legacy = false;
+  auto machine = VirtMachine::create(config);
+  ASSERT_TRUE(machine) << machine.error().message();
+  auto id_at = [&](uint64_t base, uint64_t offset) {
+    uint64_t value = 0;
+    EXPECT_TRUE((*machine)->memory().read(base + offset, 4, value));
+    return value;
+  };
+  EXPECT_EQ(id_at(0x10008000, 8), 4u);  // entropy
+  EXPECT_EQ(id_at(0x10007000, 8), 3u);  // console
+  EXPECT_EQ(id_at(0x10006000, 8), 0u);
+  EXPECT_EQ(id_at(0x10001000, 8), 0u);
+  EXPECT_EQ(id_at(0x10008000, 4), 2u);  // force-legacy=false: modern
+  EXPECT_EQ(id_at(0x10001000, 4), 2u);
+}
+
 }  // namespace
 }  // namespace godwit
