@@ -201,6 +201,11 @@ VirtMachine::~VirtMachine() {
   }
   if (migration_side_) migration_side_->shutdown();
   stop_harts();
+  // Disk requests still in flight complete into their devices' queues,
+  // which go with the devices: let them finish first.
+  if (block_images_) {
+    for (const auto& image : block_images_->images()) image->drain();
+  }
   io_loop_.stop();
 }
 
