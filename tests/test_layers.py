@@ -26,6 +26,7 @@ ALLOWED = {
     "cpu": {"base", "memory"},
     "io": {"base"},
     "chardev": {"base", "io"},
+    "block": {"base", "io"},
     # Interrupt wires to the harts (HartControl) and the UART's backend.
     "devices": {"base", "memory", "cpu", "chardev"},
     "migration": {"base", "memory", "io"},
@@ -38,7 +39,7 @@ ALLOWED = {
 }
 # Never, whatever a CMake line says: the rule the table above spells out.
 FORBIDDEN_BELOW = {"machine", "migration", "monitor", "cli"}
-LOW = {"base", "memory", "cpu", "devices", "chardev", "io", "virtio"}
+LOW = {"base", "memory", "cpu", "devices", "chardev", "io", "virtio", "block"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"')
 SUBSYSTEM = re.compile(r"^\s*godwit_subsystem\((\w+)([^)]*)\)", re.M)

@@ -47,8 +47,15 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
     {"object", true, handle_object, "define a guest RAM backend or an entropy source",
      "memory-backend-ram|memory-backend-memfd|memory-backend-file,id=ID,size=SIZE[,share=on|off][,"
      "mem-path=P] | rng-builtin,id=ID | rng-random,id=ID[,filename=F]"},
-    {"device", true, handle_device, "add a virtio device (repeatable)",
-     "virtio-rng-device[,rng=ID]|virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,..."},
+    {"drive", true, handle_drive, "a disk image, and with if=virtio (the default) its virtio-blk device",
+     "file=FILE[,format=raw][,if=virtio|none][,id=ID][,readonly=on|off][,cache=writeback|none|writethrough|"
+     "directsync|unsafe][,discard=ignore|unmap]"},
+    {"blockdev", true, handle_blockdev, "a block node: a file, or raw over a file node (or JSON)",
+     "driver=file,node-name=N,filename=FILE[,read-only=on][,cache.direct=on][,discard=unmap]|"
+     "driver=raw,node-name=N,file=NODE"},
+    {"device", true, handle_device, "add a virtio device (repeatable; or JSON)",
+     "virtio-blk-device,drive=ID|NODE[,serial=S][,share-rw=on|off]|virtio-rng-device[,rng=ID]|"
+     "virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,..."},
     {"global", true, handle_global, "set a device property default", "virtio-mmio.force-legacy=on|off"},
     {"nographic", false, handle_nographic,
      "no display; the serial port on a stdio console with C-a escapes"},
@@ -170,6 +177,7 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
     if (auto status = check_chardevs(state); !status) return std::unexpected(status.error());
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_boot(state.config()); !status) return std::unexpected(status.error());
+    if (auto status = check_block_devices(state); !status) return std::unexpected(status.error());
     if (auto status = check_devices(state.config()); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);

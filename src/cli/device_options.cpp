@@ -17,7 +17,8 @@ struct DeviceModel {
 };
 
 // The -device models godwit has, with the properties each takes.
-const std::array<DeviceModel, 4> kDeviceModels = {{
+const std::array<DeviceModel, 5> kDeviceModels = {{
+    {"virtio-blk-device", {"driver", "id", "drive", "serial", "share-rw"}},
     {"virtio-rng-device", {"driver", "id", "rng"}},
     {"virtio-serial-device", {"driver", "id"}},
     {"virtconsole", {"driver", "id", "chardev", "name"}},
@@ -36,7 +37,7 @@ Status device_error(const DeviceConfig& device, const std::string& message) {
 }  // namespace
 
 Status handle_device(ParseState& state, std::string_view argument) {
-  auto list = KeyValueList::parse(argument, "driver");
+  auto list = parse_options(argument, "driver");
   if (!list) return std::unexpected(std::move(list.error()));
   DeviceConfig device;
   device.driver = list->get("driver").value_or("");
@@ -56,6 +57,12 @@ Status handle_device(ParseState& state, std::string_view argument) {
   device.rng = list->get("rng").value_or("");
   device.chardev = list->get("chardev").value_or("");
   device.name = list->get("name").value_or("");
+  if (device.driver == "virtio-blk-device") {
+    auto disk = virtio_blk_device(*list, argument);
+    if (!disk) return std::unexpected(std::move(disk.error()));
+    device.block_device = static_cast<int>(state.config().block.devices.size());
+    state.config().block.devices.push_back(std::move(*disk));
+  }
   state.config().devices.push_back(std::move(device));
   return {};
 }

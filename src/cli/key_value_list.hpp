@@ -44,6 +44,15 @@ class KeyValueList {
 
   const std::vector<Entry>& entries() const { return entries_; }
 
+  // A list made elsewhere (a JSON object flattened to dotted keys, as
+  // QEMU's -blockdev '{...}' and -device '{...}' read).
+  static KeyValueList from_entries(std::vector<Entry> entries) {
+    KeyValueList list;
+    list.short_form_.assign(entries.size(), false);
+    list.entries_ = std::move(entries);
+    return list;
+  }
+
  private:
   const Entry* find(std::string_view key) const;
 

@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "cli/command_line.hpp"
+#include "cli/key_value_list.hpp"
 
 namespace godwit {
 
@@ -16,6 +17,8 @@ struct ParseState {
   bool serial_given = false;  // any -serial, even "none": no default serial
   unsigned serial_index = 0;  // names the next anonymous chardev "serial<N>"
   unsigned monitor_index = 0;  // names the next "compat_monitor<N>"
+  unsigned virtio_drive_index = 0;  // names the next -drive if=virtio without id "virtio<N>"
+  unsigned none_drive_index = 0;    // and if=none "none<N>", as QEMU
   bool done = false;          // -version, -help, -machine help: stop parsing
 };
 
@@ -56,6 +59,18 @@ Status handle_mon(ParseState& state, std::string_view argument);
 
 // object_options.cpp
 Status handle_object(ParseState& state, std::string_view argument);
+
+// block_options.cpp
+Status handle_drive(ParseState& state, std::string_view argument);
+Status handle_blockdev(ParseState& state, std::string_view argument);
+// The properties of -device virtio-blk-device into a BlockDeviceConfig.
+Result<BlockDeviceConfig> virtio_blk_device(const KeyValueList& list, std::string_view argument);
+// After parsing: the drives, nodes and devices form a graph godwit can
+// open; each -drive if=virtio gets its device after the -device ones, as
+// QEMU creates them.
+Status check_block_devices(ParseState& state);
+// -blockdev and -device take QEMU's keyval form or, starting with '{', JSON.
+Result<KeyValueList> parse_options(std::string_view argument, std::string_view implied_key);
 
 // device_options.cpp
 Status handle_device(ParseState& state, std::string_view argument);

@@ -1,5 +1,5 @@
 // What the command line says about the machine to build, as plain data; the
-// chardevs and memory backends it lists are described beside the code that
+// chardevs, memory backends and disks it lists are described beside the code that
 // opens them.
 // The CLI fills it; Machine::create() checks the parts that need the host
 // (files exist, sizes fit) and builds the machine from it.
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "block/block_config.hpp"
 #include "chardev/chardev_config.hpp"
 #include "memory/memory_backend_config.hpp"
 
@@ -36,6 +37,9 @@ struct DeviceConfig {
   std::string chardev;  // virtconsole, virtserialport
   std::string name;     // virtconsole, virtserialport: the port's name
   std::string argument;  // as given, for messages ("-device virtconsole,chardev=x: ...")
+  // virtio-blk-device: its disk, an index into MachineConfig::block.devices
+  // (-drive if=virtio adds one of these too).
+  int block_device = -1;
 };
 
 // -object rng-builtin,id=ID or rng-random,id=ID[,filename=F].
@@ -76,6 +80,7 @@ struct MachineConfig {
   std::vector<RngBackendConfig> rng_backends;
   // -global virtio-mmio.force-legacy=on|off: QEMU 10's default is legacy.
   bool virtio_mmio_force_legacy = true;
+  BlockConfig block;  // -drive, -blockdev and what virtio-blk-device reads
 
   bool start_paused = false;  // -S
   std::string incoming;       // -incoming URI (or main channel JSON), or "defer" (wait for migrate-incoming)

@@ -63,6 +63,7 @@ Status VirtMachine::build() {
   }
   if (auto s = create_ram(); !s) return s;
   if (auto s = create_chardevs(); !s) return s;
+  if (auto s = open_block_images(); !s) return s;
   if (auto s = create_devices(); !s) return s;
   return load_images();
 }
@@ -121,6 +122,15 @@ Status VirtMachine::create_chardevs() {
   return {};
 }
 
+Status VirtMachine::open_block_images() {
+  // A destination leaves the locks to the source until the switchover, as
+  // QEMU opens its images inactive on -incoming.
+  auto images = BlockImages::open(config_.block, block_workers_, /*inactive=*/!config_.incoming.empty());
+  if (!images) return std::unexpected(std::move(images.error()));
+  block_images_.emplace(std::move(*images));
+  return {};
+}
+
 Status VirtMachine::create_devices() {
   std::vector<HartControl*> controls;
   hart_thread_ids_ = std::make_unique<std::atomic<int>[]>(config_.smp);
@@ -140,7 +150,8 @@ Status VirtMachine::create_devices() {
     if (serial == nullptr) return fail("-serial: chardev '" + config_.serial_chardev_ids.front() + "' not found");
   }
 
-  auto plugs = make_virtio_plugs(config_, guest_memory_, [this](const std::string& id) { return find_chardev(id); });
+  auto plugs = make_virtio_plugs(config_, guest_memory_, [this](const std::string& id) { return find_chardev(id); },
+                                 *block_images_);
   if (!plugs) return std::unexpected(std::move(plugs.error()));
   VirtDeviceWiring wiring{controls, clock_, serial, *this, std::move(*plugs), config_.virtio_mmio_force_legacy};
   rtc_ = add_virt_devices(devices_, std::move(wiring)).rtc;
@@ -200,6 +211,11 @@ VirtMachine::~VirtMachine() {
   }
   if (migration_side_) migration_side_->shutdown();
   stop_harts();
+  // Disk requests still in flight complete into their devices' queues,
+  // which go with the devices: let them finish first.
+  if (block_images_) {
+    for (const auto& image : block_images_->images()) image->drain();
+  }
   io_loop_.stop();
 }
 
@@ -287,6 +303,9 @@ Status VirtMachine::cont() {
     return {};
   }
   if (state == RunState::kFinishMigrate) return fail("Migration is not finalized yet");
+  // After a migration (either side) the images may be inactive: QEMU's cont
+  // takes the locks back first, and refuses while another process has them.
+  if (auto status = block_images_->activate_all(); !status) return status;
   resume();
   emit({MachineEvent::Kind::kResume});
   return {};

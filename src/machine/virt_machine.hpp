@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "block/block_setup.hpp"
 #include "chardev/char_backend.hpp"
 #include "cpu/hart.hpp"
 #include "cpu/hart_control.hpp"
@@ -117,6 +118,10 @@ class VirtMachine final : public PowerControl {
   const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
   CharBackend* find_chardev(const std::string& id) const;
   const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
+  // The disk images (-drive, -blockdev), open. Those of an incoming
+  // migration's destination start inactive (no locks) and are activated
+  // when the migration ends; a source inactivates them at switchover.
+  BlockImages& block_images() { return *block_images_; }
   // The board's devices. A device added before start() (tests: one with
   // work in flight) takes part in every loop over them; map it with
   // BoardDevices::map or AddressSpace::map_mmio itself.
@@ -159,6 +164,7 @@ class VirtMachine final : public PowerControl {
   Status create_ram();
   Result<std::unique_ptr<MemoryBackend>> backend_from(const MemoryBackendConfig& backend_config);
   Status create_devices();
+  Status open_block_images();
   Status load_images();
   BootRequest boot_request() const;  // what load_images() and reset() place
   void post(Request request);
@@ -171,6 +177,9 @@ class VirtMachine final : public PowerControl {
   FdStore fd_store_;  // after the loop: closed before it stops, with nothing watching them
   std::vector<std::unique_ptr<CharBackend>> chardevs_;
   std::vector<std::unique_ptr<MemoryBackend>> memory_backends_;
+  // Before the devices, so they go after them: virtio-blk drains into them.
+  IoWorkerPool block_workers_;
+  std::optional<BlockImages> block_images_;
   MemoryBackend* ram_ = nullptr;
   AddressSpace memory_;
   GuestMemory guest_memory_{memory_};  // how all but the harts write memory_

@@ -114,6 +114,11 @@ Status VirtMigration::stop_for_switchover() {
       machine_.emit({MachineEvent::Kind::kStop});
     }
     machine_.set_run_state(RunState::kFinishMigrate);
+    // QEMU's source gives up its image locks at switchover so that the
+    // destination can take them; the devices are quiesced, nothing writes.
+    if (auto status = machine_.block_images().inactivate_all(); !status) {
+      std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+    }
   });
 }
 
@@ -131,6 +136,13 @@ void VirtMigration::finish_outgoing(bool success) {
     if (machine_.run_state() != RunState::kFinishMigrate) return;  // never switched over: nothing to give back
     if (success) {
       machine_.set_run_state(RunState::kPostmigrate);
+      return;
+    }
+    // The images back before the guest goes on; if the destination has
+    // taken them meanwhile, the guest stays paused rather than share them.
+    if (auto status = machine_.block_images().activate_all(); !status) {
+      std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+      machine_.set_run_state(RunState::kPaused);
     } else if (state_before_migration_ == RunState::kRunning) {
       machine_.resume();  // the devices go on, then the harts
       machine_.emit({MachineEvent::Kind::kResume});
@@ -149,6 +161,13 @@ void VirtMigration::finish_incoming(const Status& result) {
       return;
     }
     connections_.resume_adopted();
+    // QEMU's process_incoming_migration_bh: take the image locks the
+    // source gave up; failing that, do not run the guest.
+    if (auto status = machine_.block_images().activate_all(); !status) {
+      std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+      machine_.set_run_state(RunState::kPaused);
+      return;
+    }
     const std::optional<RunState> source = run_state_from_name(incoming_source_state_);
     if (!source || *source == RunState::kRunning) {
       if (machine_.autostart()) {

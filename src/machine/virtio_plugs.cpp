@@ -4,6 +4,7 @@
 
 #include "base/hex.hpp"
 #include "virtio/entropy_source.hpp"
+#include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_console.hpp"
 #include "virtio/virtio_mmio_with.hpp"
 #include "virtio/virtio_rng.hpp"
@@ -36,12 +37,20 @@ Result<std::unique_ptr<EntropySource>> entropy_for(const MachineConfig& config, 
 }  // namespace
 
 Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, GuestMemory memory,
-                                                  const std::function<CharBackend*(const std::string&)>& find_chardev) {
+                                                  const std::function<CharBackend*(const std::string&)>& find_chardev,
+                                                  const BlockImages& disks) {
   std::vector<VirtioPlug> plugs;
   const auto& devices = config.devices;
   for (size_t i = 0; i < devices.size(); ++i) {
     const DeviceConfig& device = devices[i];
-    if (device.driver == "virtio-rng-device") {
+    if (device.driver == "virtio-blk-device") {
+      // BlockImages keeps the block devices' order.
+      const BlockImages::Disk& disk = disks.disks().at(static_cast<size_t>(device.block_device));
+      VirtioBlk::Options options{.read_only = disk.plan.read_only,
+                                 .write_cache = disk.plan.write_cache,
+                                 .serial = disk.plan.device.serial};
+      plugs.push_back(plug(std::make_unique<VirtioBlk>(*disk.image, memory, std::move(options)), memory));
+    } else if (device.driver == "virtio-rng-device") {
       auto source = entropy_for(config, device);
       if (!source) return std::unexpected(std::move(source.error()));
       plugs.push_back(plug(std::make_unique<VirtioRng>(std::move(*source)), memory));

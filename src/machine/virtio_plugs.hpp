@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "block/block_setup.hpp"
 #include "chardev/char_backend.hpp"
 #include "devices/irq_line.hpp"
 #include "machine/board_devices.hpp"
@@ -21,11 +22,13 @@ namespace godwit {
 // window with `irq`; `legacy` picks the register layout.
 using VirtioPlug = std::move_only_function<void(BoardDevices&, BoardDeviceInfo, IrqLine, bool legacy)>;
 
-// One plug per transport-level -device (virtio-rng-device,
-// virtio-serial-device), in command-line order. `find_chardev` returns the
+// One plug per transport-level -device (virtio-blk-device, virtio-rng-device,
+// virtio-serial-device), in command-line order; virtio-blk-device takes its
+// image from `disks`. `find_chardev` returns the
 // chardev named ID or nullptr. Fails naming the -device whose backend
 // cannot be made (an rng-random file that does not open).
 Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, GuestMemory memory,
-                                                  const std::function<CharBackend*(const std::string&)>& find_chardev);
+                                                  const std::function<CharBackend*(const std::string&)>& find_chardev,
+                                                  const BlockImages& disks);
 
 }  // namespace godwit
