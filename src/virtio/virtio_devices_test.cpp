@@ -55,6 +55,24 @@ TEST(VirtioRng, FillsTheGuestsBuffers) {
   EXPECT_TRUE(testing::load_bytes(transport, testing::save_bytes(transport)));
 }
 
+// Linux writes GuestPageSize once when it finds a legacy transport, then
+// resets the device (status 0) before each driver probe: the reset must not
+// forget the page size, or every queue's rings would be placed at 0.
+TEST(VirtioRng, LegacyDriverResetKeepsTheGuestPageSize) {
+  FakeInterruptController controller;
+  GuestRam ram;
+  VirtioMmioWith<VirtioRng> transport(IrqLine(&controller, 8), ram.memory,
+                                      std::make_unique<VirtioRng>(std::make_unique<CountingEntropy>()), true, "test");
+  FakeDriver driver(transport, ram);
+  driver.set(VirtioMmio::kGuestPageSize, 4096);
+  ASSERT_TRUE(driver.negotiate(0));  // writes status 0 first
+  driver.set(VirtioMmio::kQueueSel, 0);
+  driver.set(VirtioMmio::kQueueNum, 8);
+  driver.set(VirtioMmio::kQueueAlign, 4096);
+  driver.set(VirtioMmio::kQueuePfn, static_cast<uint32_t>((kRamBase + 0x10000) / 4096));
+  EXPECT_EQ(transport.queue(0).desc(), kRamBase + 0x10000);
+}
+
 TEST(VirtioRng, BuiltinAndFileSourcesGiveBytes) {
   std::array<uint8_t, 32> bytes{};
   EXPECT_EQ(make_builtin_entropy()->fill(bytes), bytes.size());

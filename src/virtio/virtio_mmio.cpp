@@ -247,7 +247,12 @@ unsigned VirtioMmio::write_register(uint64_t offset, uint32_t value, unsigned& n
 
 unsigned VirtioMmio::write_status(uint32_t value) {
   if (value == 0) {
+    // A driver's reset keeps GuestPageSize: Linux writes it once when it
+    // finds the transport, before the virtio core resets the device for
+    // each driver probe (QEMU keeps it too, clearing it only on system reset).
+    const uint32_t page_size = guest_page_size_;
     reset_registers();
+    guest_page_size_ = page_size;
     return kCallReset;
   }
   unsigned calls = 0;
