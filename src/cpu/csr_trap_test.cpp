@@ -52,6 +52,22 @@ TEST(Csr, ReadModifyWriteForms) {
   EXPECT_EQ(m.state().mscratch, 3u);
 }
 
+// OpenSBI sends an IPI with `csrs mip, SSIP` on the target hart; a PLIC
+// line high at that moment must not stay latched in the software SEIP bit.
+TEST(Csr, SettingMipBitsDoesNotLatchThePlicsLine) {
+  TestMachine m(64 << 10);
+  m.x(a1) = mip::kSSIP;
+  m.load(kRamBase, {csrrs(zero, csr::kMip, a1), csrrc(zero, csr::kMip, a1), csrrs(a2, csr::kMip, zero)});
+  m.control.set_mip(mip::kSEIP, true);
+  EXPECT_EQ(m.hart.step(1), 1u);
+  EXPECT_EQ(m.state().mip, mip::kSSIP);
+  EXPECT_EQ(m.hart.step(1), 1u);
+  EXPECT_EQ(m.state().mip, 0u);
+  m.control.set_mip(mip::kSEIP, false);
+  EXPECT_EQ(m.hart.step(1), 1u);
+  EXPECT_EQ(m.x(a2) & mip::kSEIP, 0u);
+}
+
 TEST(Csr, WarlFieldsKeepOnlyLegalValues) {
   TestMachine m(64 << 10);
   m.x(a1) = ~0ull;

@@ -29,9 +29,15 @@ uint64_t Execute::csr_instruction(Hart& h, const DecodedInstruction& d, uint64_t
   uint64_t old = 0;
   if (reads && !h.csr_read(number, old)) return illegal(h, d, pc);
   if (writes) {
+    // A read-modify-write of mip or sip starts from the software-writable
+    // bits, not from what a read returns (3.1.9): SEIP reads as the software
+    // bit OR the PLIC's line, and OpenSBI's `csrs mip, SSIP` for an IPI must
+    // not latch a device interrupt that happens to be pending into the
+    // software bit, where nothing would ever clear it.
+    const uint64_t base = (number == csr::kMip || number == csr::kSip) ? s.mip : old;
     uint64_t value = operand;
-    if (op == CsrOp::kSet) value = old | operand;
-    if (op == CsrOp::kClear) value = old & ~operand;
+    if (op == CsrOp::kSet) value = base | operand;
+    if (op == CsrOp::kClear) value = base & ~operand;
     if (!h.csr_write(number, value)) return illegal(h, d, pc);
   }
   s.x[d.rd] = old;
