@@ -189,8 +189,6 @@ def test_boots_as_on_qemu_and_runs_the_workload(godwit, qemu, linux_images, tmp_
     assert any(line.startswith("init: devices: vda hvc0 hwrng") for line in strip), strip
 
 
-@pytest.mark.xfail(strict=False, reason="with -smp 4 the guest's first fsync stalls: RCU reports CPU 0 "
-                   "taking no timer interrupts (hard lockup) and another CPU's timer wakeup lost; -smp 2 runs")
 def test_four_harts_come_up_and_share_the_work(godwit, linux_images, tmp_path, machines):
     disk = fresh_disk(linux_images, tmp_path)
     guest = Linux(godwit, linux_images, disk, tmp_path, "smp4", smp=4, records=300, qmp=False)
