@@ -484,11 +484,15 @@ def main():
                 results = bench.run_memfd(kind)
                 for mode, result in results.items():
                     cpr[(kind, mode)] = result
-                print(" | ".join(f"{mode}: pause {ms(r.get('x_pause_us'))} ms, STOP>RESUME "
-                                 f"{ms(r.get('gap_us')) if r.get('gap_us') is not None else r.get('resume_event')}"
-                                 f", records {r.get('record_at')} -> {r.get('continued_to')}"
-                                 for mode, r in results.items()) + f"; {results['cpr-transfer'].get('disk')}",
-                      flush=True)
+                if results["cpr-transfer"].get("status") != "ok" and results["cpr-transfer"].get("x_pause_us") is None \
+                        and results["cpr-transfer"].get("gap_us") is None:
+                    print("FAILED")
+                else:
+                    print(" | ".join(f"{mode}: pause {ms(r.get('x_pause_us'))} ms, STOP>RESUME "
+                                   f"{ms(r.get('gap_us')) if r.get('gap_us') is not None else r.get('resume_event')}"
+                                   f", records {r.get('record_at')} -> {r.get('continued_to')}"
+                                   for mode, r in results.items()) + f"; {results['cpr-transfer'].get('disk')}",
+                        flush=True)
                 note(f"{kind} cpr-transfer", results["cpr-transfer"])
             if "cpr-reboot" in modes:
                 print(f"[cpr] {kind:6} cpr-reboot ... ", end="", flush=True)
