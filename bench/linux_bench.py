@@ -401,8 +401,8 @@ def main():
     parser.add_argument("--records", type=int, default=1000, help="records each migrated guest writes (1000)")
     parser.add_argument("--migrate-at", type=int, default=300, help="record after which to migrate (300)")
     parser.add_argument("--modes", default="live,cpr-transfer,cpr-exec,cpr-reboot")
-    parser.add_argument("--boot-timeout", type=float, default=180.0)
-    parser.add_argument("--workload-timeout", type=float, default=120.0)
+    parser.add_argument("--boot-timeout", type=float, default=90.0)
+    parser.add_argument("--workload-timeout", type=float, default=60.0)
     parser.add_argument("--migrate-timeout", type=float, default=60.0)
     parser.add_argument("--finish-timeout", type=float, default=30.0,
                         help="seconds for `workload: done` and the power-off (default 30)")
@@ -469,10 +469,14 @@ def main():
                 except FAILURES as error:
                     if number == 1 and bench.last_boot is not None:
                         boots[kind].append(bench.last_boot)
-                    result = {"machine": kind, "mode": "live", "status": "failed",
+                    migrating = number == 1 and "live" in modes
+                    result = {"machine": kind, "mode": "live" if migrating else "boot", "status": "failed",
                               "problems": [str(error).splitlines()[0]],
                               "detail": "\n".join(vm.describe() for vm in bench.vms)}
                     print("FAILED")
+                    if not migrating:
+                        note(f"{kind} boot {number}", result)
+                        continue
                 finally:
                     bench.stop_all()
                 live[kind] = result
