@@ -44,7 +44,9 @@ this script sees it, and godwit's x-load-us.
     python3 bench/linux_bench.py
     python3 bench/linux_bench.py --godwit /path/to/godwit --images build/guest-images --json linux.json
 
-About 4-6 minutes on a 2-CPU host. Exit status 1 when a run failed on a
+About 4-5 minutes on a 2-CPU host when every guest runs through; a guest
+that gets stuck costs up to its timeout (--boot-timeout 90 s, --workload-timeout
+60 s, --finish-timeout 30 s) and is reported with its console. Exit status 1 when a run failed on a
 machine that was asked for (an error, a failed migration, a guest that did not
 go on, a disk that does not check).
 """
