@@ -167,7 +167,7 @@ def run(args, workdir):
         there.show()
         if dst.alive():
             powered_off = False
-            print(f"!! the guest did not power off within {args.poweroff_timeout} s; stopping godwit", flush=True)
+            print(f"!! the guest did not power off within {args.poweroff_timeout} s; stopping the machine", flush=True)
         elif dst.proc.returncode != 0:
             powered_off = False
             print(f"!! the destination exited with status {dst.proc.returncode}: {dst.stderr_text(500)}",
