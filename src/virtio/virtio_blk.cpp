@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "base/byte_order.hpp"
@@ -177,6 +178,16 @@ void VirtioBlk::reset() {
 void VirtioBlk::quiesce() {
   quiesced_.store(true);
   wait_idle();
+  // As QEMU flushes every disk when the guest stops: what the guest wrote
+  // is on stable storage before its state is saved, so a cpr-reboot across
+  // a host reboot, or a destination on shared storage, finds it there.
+  // A read-only disk has nothing to flush; cache=unsafe skips it.
+  if (image_.read_only()) return;
+  std::promise<Status> flushed;
+  image_.flush([&flushed](Status status) { flushed.set_value(std::move(status)); });
+  if (Status status = flushed.get_future().get(); !status) {
+    std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+  }
 }
 
 void VirtioBlk::unquiesce() {
