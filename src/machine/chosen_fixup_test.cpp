@@ -41,7 +41,7 @@ uint64_t u64_prop(const std::vector<uint8_t>& tree, const char* name) {
   int len = 0;
   const void* value = fdt_getprop(tree.data(), fdt_path_offset(tree.data(), "/chosen"), name, &len);
   if (value == nullptr || len != 8) return ~0ull;
-  return fdt64_to_cpu(*static_cast<const fdt64_t*>(value));
+  return fdt64_ld(static_cast<const fdt64_t*>(value));  // properties are only 4-byte aligned
 }
 
 TEST(ChosenFixup, AddsInitrdAndBootargsInQemusOrder) {
