@@ -9,10 +9,7 @@
 #include "cpu/csr_defs.hpp"
 #include "cpu/debug_triggers.hpp"
 #include "cpu/hart_test_util.hpp"
-#include "migration/byte_channel.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
+#include "cpu/hart_stream_test_util.hpp"
 
 namespace godwit::testing {
 namespace {
@@ -172,23 +169,6 @@ TEST(DebugTriggers, OnlyTheEnabledModesMatch) {
   m.hart.step(1);
   EXPECT_TRUE(m.breakpoint_at(kRamBase, kRamBase));
   EXPECT_EQ((m.state().mstatus & mstatus::kMPP) >> mstatus::kMPPShift, 1u);
-}
-
-std::vector<uint8_t> save_bytes(const Hart& hart) {
-  MemorySink sink;
-  StreamWriter out(sink);
-  HartState state = hart.snapshot();
-  save_state(out, state);
-  EXPECT_TRUE(out.flush());
-  return sink.data();
-}
-
-Status load_bytes(Hart& hart, const std::vector<uint8_t>& bytes) {
-  MemorySource source(bytes);
-  StreamReader in(source);
-  HartState state = hart.snapshot();
-  if (Status status = load_state(in, state, 1); !status) return status;
-  return hart.restore(state);
 }
 
 TEST(DebugTriggers, TriggersTravelInASubsectionOnlyWhenSet) {

@@ -10,32 +10,10 @@
 
 #include "cpu/csr_defs.hpp"
 #include "cpu/hart_test_util.hpp"
-#include "migration/byte_channel.hpp"
-#include "migration/stream_reader.hpp"
-#include "migration/stream_writer.hpp"
-#include "migration/vmstate.hpp"
+#include "cpu/hart_stream_test_util.hpp"
 
 namespace godwit::testing {
 namespace {
-
-// What the stream side does with a StateOwner: snapshot, then save_state.
-std::vector<uint8_t> save_bytes(const Hart& hart) {
-  MemorySink sink;
-  StreamWriter out(sink);
-  HartState state = hart.snapshot();
-  save_state(out, state);
-  EXPECT_TRUE(out.flush());
-  return sink.data();
-}
-
-// And back: load_state into a copy, then restore.
-Status load_bytes(Hart& hart, const std::vector<uint8_t>& bytes, uint32_t version_id = 1) {
-  MemorySource source(bytes);
-  StreamReader in(source);
-  HartState state = hart.snapshot();
-  if (Status status = load_state(in, state, version_id); !status) return status;
-  return hart.restore(state);
-}
 
 std::string error_of(const Status& status) { return status ? std::string() : status.error().message(); }
 
