@@ -280,8 +280,18 @@ def memfd(size=MEMORY):
             "-object", f"memory-backend-memfd,id=ram0,size={size},share=on"]
 
 
+def hide(disk):
+    """Moves the image away from the path on the command line: a program
+    that opened it again instead of taking the descriptor handed over (and
+    its lock) would fail to start."""
+    moved = disk.with_name("moved-" + disk.name)
+    disk.rename(moved)
+    return moved
+
+
 def test_cpr_transfer_while_the_guest_writes(godwit, linux_images, tmp_path, machines):
     disk, source = start_pair(godwit, linux_images, tmp_path, machines, backend=memfd())
+    disk_now = hide(disk)
     sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwcpr", dir="/tmp"))
     main = {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "m.sock")}}
     cpr = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "c.sock")}}
@@ -297,8 +307,12 @@ def test_cpr_transfer_while_the_guest_writes(godwit, linux_images, tmp_path, mac
     info = source.wait_migration()
     moved_at = records_on(source)
     print(f"\ncpr-transfer: downtime {info.get('downtime')} ms after record {moved_at}")
+    # The old process cannot run the guest again on an image it handed over.
+    assert source.status() == "postmigrate"
+    reply = source.qmp.execute("cont")
+    assert "handed over to the new process" in reply.get("error", {}).get("desc", ""), reply
     new.connect()
-    finish(new, disk)
+    finish(new, disk_now)
     shutil.rmtree(sockdir, ignore_errors=True)
 
 
@@ -309,6 +323,7 @@ def test_cpr_exec_while_the_guest_writes(godwit, linux_images, tmp_path, machine
     after = [arg if arg != f"file:{source.serial_path}" else f"file:{tmp_path / 'after.log'}" for arg in source.cmd]
     (tmp_path / "after.log").write_bytes(b"")
     source.command("migrate-set-parameters", {"mode": "cpr-exec", "cpr-exec-command": after + ["-incoming", f"file:{state}"]})
+    disk_now = hide(disk)
     source.command("migrate", {"uri": f"file:{state}"})
     moved_at = records_on(source)
     # The same process (and QMP connection) now runs the new program.
@@ -317,7 +332,7 @@ def test_cpr_exec_while_the_guest_writes(godwit, linux_images, tmp_path, machine
     assert source.proc.pid == pid
     first = min(int(n) for n in re.findall(r"^workload: record (\d+)$", source.text(), re.MULTILINE))
     assert first >= moved_at
-    finish(source, disk)
+    finish(source, disk_now)
 
 
 def test_cpr_reboot_while_the_guest_writes(godwit, linux_images, tmp_path, machines):

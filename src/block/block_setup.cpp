@@ -111,7 +111,8 @@ Result<BlockPlan> plan_disks(const BlockConfig& config) {
   return plan;
 }
 
-Result<BlockImages> BlockImages::open(const BlockConfig& config, IoWorkerPool& workers, bool inactive) {
+Result<BlockImages> BlockImages::open(const BlockConfig& config, IoWorkerPool& workers, bool inactive,
+                                      const TakeHandedOverFd& take_handed_over) {
   auto plan = plan_disks(config);
   if (!plan) return std::unexpected(std::move(plan.error()));
   BlockImages images;
@@ -119,11 +120,18 @@ Result<BlockImages> BlockImages::open(const BlockConfig& config, IoWorkerPool& w
   for (size_t i = 0; i < config.nodes.size(); ++i) {
     const BlockNodeConfig& node = config.nodes[i];
     if (node.driver != Driver::kFile) continue;
-    auto image = RawImage::open(node.filename, plan->open_options[i], workers);
+    const int handed = take_handed_over ? take_handed_over(node.node_name) : -1;
+    auto image = handed >= 0 ? RawImage::adopt(handed, node.filename, plan->open_options[i], workers)
+                             : RawImage::open(node.filename, plan->open_options[i], workers);
     if (!image) return std::unexpected(std::move(image.error()).context(node.origin));
-    if (inactive) (void)(*image)->inactivate();  // nothing is locked yet: cannot fail
+    if (handed >= 0) {
+      (*image)->defer_locks_to_sender();
+    } else if (inactive) {
+      (void)(*image)->inactivate();  // nothing is locked yet: cannot fail
+    }
     by_node[i] = image->get();
     images.images_.push_back(std::move(*image));
+    images.node_names_.push_back(node.node_name);
   }
   for (DiskPlan& disk : plan->disks) {
     RawImage* image = by_node[disk.file_node];
@@ -148,6 +156,16 @@ Status BlockImages::activate_all() {
     if (auto status = image->activate(); !status) return status;
   }
   return {};
+}
+
+std::vector<BlockImages::HandoverFd> BlockImages::handover_fds() const {
+  std::vector<HandoverFd> fds;
+  for (size_t i = 0; i < images_.size(); ++i) fds.push_back({node_names_[i], images_[i]->fd()});
+  return fds;
+}
+
+void BlockImages::hand_over_all() {
+  for (auto& image : images_) image->hand_over();
 }
 
 }  // namespace godwit

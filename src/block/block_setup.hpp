@@ -5,6 +5,7 @@
 // calls BlockImages::open().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,10 +50,19 @@ class BlockImages {
     RawImage* image;  // owned here
   };
 
+  // A descriptor the old program handed over for the file node named
+  // `node_name`, now the caller's; -1 when there is none.
+  using TakeHandedOverFd = std::function<int(const std::string& node_name)>;
+
   // `inactive`: an incoming migration's destination opens its images
   // without taking locks, which the source still holds; activate_all() at
   // the end of the migration takes them.
-  static Result<BlockImages> open(const BlockConfig& config, IoWorkerPool& workers, bool inactive);
+  // `take_handed_over` (cpr-transfer, cpr-exec): a file node whose
+  // descriptor the old program handed over adopts it instead of opening the
+  // file again, so the image never goes unlocked; it stays inactive, its
+  // locks the old program's, until activate_all().
+  static Result<BlockImages> open(const BlockConfig& config, IoWorkerPool& workers, bool inactive,
+                                  const TakeHandedOverFd& take_handed_over = {});
 
   const std::vector<Disk>& disks() const { return disks_; }
   const std::vector<std::unique_ptr<RawImage>>& images() const { return images_; }
@@ -63,8 +73,19 @@ class BlockImages {
   Status inactivate_all();
   Status activate_all();
 
+  // cpr-transfer and cpr-exec: each image's descriptor, to travel as
+  // cpr_block_fd_name(node name); and, once the new program has the guest,
+  // every image marked handed over (locks left to the new owner).
+  struct HandoverFd {
+    std::string node_name;
+    int fd;
+  };
+  std::vector<HandoverFd> handover_fds() const;
+  void hand_over_all();
+
  private:
   std::vector<std::unique_ptr<RawImage>> images_;
+  std::vector<std::string> node_names_;  // per images_ entry: its file node
   std::vector<Disk> disks_;
 };
 

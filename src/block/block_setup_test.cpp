@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "base/temp_dir_test_util.hpp"
@@ -91,6 +94,58 @@ TEST_F(BlockSetupTest, UnusedDrivesAreOpenedButLockNothing) {
   ASSERT_TRUE(images);
   EXPECT_EQ(images->images().size(), 1u);
   EXPECT_TRUE(BlockImages::open(drive_with_device(), workers_, false));
+}
+
+// cpr-transfer and cpr-exec: the new side builds on the old side's
+// descriptor (the same open file description), never on a second open of
+// the file, so the image stays locked throughout and needs no path.
+TEST_F(BlockSetupTest, AHandedOverDescriptorIsAdoptedWithItsLocks) {
+  auto old_side = BlockImages::open(drive_with_device(), workers_, false);
+  ASSERT_TRUE(old_side);
+  const auto handed = old_side->handover_fds();
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(handed[0].node_name, "#d0-file");
+  const int sent = dup(handed[0].fd);  // what SCM_RIGHTS or exec would give
+  ASSERT_GE(sent, 0);
+
+  ASSERT_EQ(::unlink(path_.c_str()), 0);  // only the descriptor leads to it now
+  std::vector<std::string> asked;
+  auto new_side = BlockImages::open(drive_with_device(), workers_, /*inactive=*/true, [&](const std::string& node) {
+    asked.push_back(node);
+    return node == "#d0-file" ? sent : -1;
+  });
+  ASSERT_TRUE(new_side) << new_side.error().message();
+  EXPECT_EQ(asked, std::vector<std::string>{"#d0-file"});
+  RawImage& adopted = *new_side->disks()[0].image;
+  EXPECT_EQ(adopted.fd(), sent);
+  EXPECT_FALSE(adopted.active());  // the old side's until the switchover
+
+  // The old side keeps its locks at a CPR switchover; taking them here
+  // through the shared description meets no conflict.
+  ASSERT_TRUE(new_side->activate_all());
+  EXPECT_TRUE(adopted.active());
+  old_side->hand_over_all();
+  auto again = old_side->activate_all();
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("handed over to the new process"), std::string::npos);
+  { BlockImages gone = std::move(*old_side); }  // the old program goes; its close unlocks nothing
+
+  // Another opener of the same file is kept out by the adopted locks.
+  const std::string link = "/proc/self/fd/" + std::to_string(sent);
+  const int intruder = ::open(link.c_str(), O_RDWR);  // a new description of the same file
+  ASSERT_GE(intruder, 0);
+  auto taken = lock_byte_taken(intruder, kLockBytePermissionBase + 1);  // bit 1: write
+  ASSERT_TRUE(taken);
+  EXPECT_TRUE(*taken);
+  ::close(intruder);
+}
+
+TEST_F(BlockSetupTest, AnAdoptedImageRefusesADescriptorOpenReadOnlyForWriting) {
+  const int sent = ::open(path_.c_str(), O_RDONLY);
+  ASSERT_GE(sent, 0);
+  auto new_side = BlockImages::open(drive_with_device(), workers_, true, [&](const std::string&) { return sent; });
+  ASSERT_FALSE(new_side);
+  EXPECT_NE(new_side.error().message().find("is open read-only"), std::string::npos);
 }
 
 }  // namespace

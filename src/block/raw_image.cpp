@@ -165,6 +165,9 @@ Status RawImage::inactivate() {
 
 Status RawImage::activate() {
   if (active_) return {};
+  if (handed_over_) {
+    return fail("Could not activate '" + path_ + "': it was handed over to the new process with its locks (cpr)");
+  }
   if (options_.locking) {
     if (auto status = change_image_locks(fd_, kNoPermissions, permissions_, path_); !status) return status;
   }

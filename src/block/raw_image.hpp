@@ -93,6 +93,20 @@ class RawImage {
   // if another process holds the image meanwhile, and stays inactive.
   Status activate();
   bool active() const { return active_; }
+  // cpr-transfer's and cpr-exec's new side, on an adopted image: inactive
+  // without unlocking, since the lock bytes it shares with the old program
+  // are the ones that program still counts on until the switchover;
+  // activate() then moves them to this side's permissions with no moment
+  // unlocked.
+  void defer_locks_to_sender() { active_ = false; }
+  // The old side, once the new program runs on the descriptor: inactive for
+  // good, its locks left to the new owner; activate() refuses, so a `cont`
+  // here cannot make two writers.
+  void hand_over() {
+    active_ = false;
+    handed_over_ = true;
+  }
+  bool handed_over() const { return handed_over_; }
 
   void read(uint64_t offset, std::span<const std::span<uint8_t>> segments, Completion done);
   void write(uint64_t offset, std::span<const std::span<const uint8_t>> segments, Completion done);
@@ -135,6 +149,7 @@ class RawImage {
   uint64_t memory_alignment_ = 1;
   BlockPermissions permissions_ = kNoPermissions;
   bool active_ = true;
+  bool handed_over_ = false;
 
   // Writes take it shared; a read-modify-write of a partial block takes it
   // exclusively so no other write lands in the block meanwhile.

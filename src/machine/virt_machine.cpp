@@ -125,9 +125,28 @@ Status VirtMachine::create_chardevs() {
 Status VirtMachine::open_block_images() {
   // A destination leaves the locks to the source until the switchover, as
   // QEMU opens its images inactive on -incoming.
-  auto images = BlockImages::open(config_.block, block_workers_, /*inactive=*/!config_.incoming.empty());
+  // cpr-transfer and cpr-exec: the old program's descriptors, locks and all.
+  BlockImages::TakeHandedOverFd take_handed_over;
+  if (handed_over_ != nullptr) {
+    take_handed_over = [handed = handed_over_](const std::string& node_name) {
+      CprFd* fd = handed->find(cpr_block_fd_name(node_name));
+      return fd == nullptr ? -1 : fd->take();
+    };
+  }
+  auto images = BlockImages::open(config_.block, block_workers_, /*inactive=*/!config_.incoming.empty(),
+                                  take_handed_over);
   if (!images) return std::unexpected(std::move(images.error()));
   block_images_.emplace(std::move(*images));
+  if (handed_over_ != nullptr) {
+    // An image the old program had and this one does not: its lock would
+    // stay with a descriptor nobody uses, and the guest's disk would vanish.
+    for (const CprFd& fd : handed_over_->fds) {
+      if (fd.fd() >= 0 && fd.name().starts_with("block:")) {
+        return fail("cpr: the old program handed over the image of node '" + fd.name().substr(6) +
+                    "', which this machine does not have");
+      }
+    }
+  }
   return {};
 }
 

@@ -72,6 +72,11 @@ Result<std::vector<CprFdRef>> VirtMigration::cpr_fds() {
                 "(-m alone gives private RAM; use -object memory-backend-memfd,share=on and -machine memory-backend)");
   }
   std::vector<CprFdRef> fds{{cpr_fd_name(ram.id()), 0, ram.fd()}};
+  // The disk images, open and locked: the new program adopts them rather
+  // than opening them again, so no other process can slip in between.
+  for (const auto& image : machine_.block_images().handover_fds()) {
+    fds.push_back({cpr_block_fd_name(image.node_name), 0, image.fd});
+  }
   // The connections of monitors and serial ports, for a new program that
   // has the same chardevs to take over.
   for (const auto& chardev : machine_.chardevs()) {
@@ -116,8 +121,12 @@ Status VirtMigration::stop_for_switchover() {
     machine_.set_run_state(RunState::kFinishMigrate);
     // QEMU's source gives up its image locks at switchover so that the
     // destination can take them; the devices are quiesced, nothing writes.
-    if (auto status = machine_.block_images().inactivate_all(); !status) {
-      std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+    // Under CPR the destination shares this side's descriptors, and with
+    // them the locks: they stay held.
+    if (!images_travel_) {
+      if (auto status = machine_.block_images().inactivate_all(); !status) {
+        std::fprintf(stderr, "godwit: %s\n", status.error().message().c_str());
+      }
     }
   });
 }
@@ -135,6 +144,7 @@ void VirtMigration::finish_outgoing(bool success) {
   (void)machine_.run_on_main_and_wait([this, success] {
     if (machine_.run_state() != RunState::kFinishMigrate) return;  // never switched over: nothing to give back
     if (success) {
+      if (images_travel_) machine_.block_images().hand_over_all();
       machine_.set_run_state(RunState::kPostmigrate);
       return;
     }
@@ -150,6 +160,7 @@ void VirtMigration::finish_outgoing(bool success) {
       machine_.set_run_state(state_before_migration_);
     }
   });
+  images_travel_ = false;  // the next migration decides again
 }
 
 void VirtMigration::finish_incoming(const Status& result) {

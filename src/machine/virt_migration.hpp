@@ -10,6 +10,8 @@
 // wait for it. Built and destroyed on the main thread.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -62,6 +64,7 @@ class VirtMigration final : public MigratableVm {
   void finish_incoming(const Status& result) override;
   void hand_over_connections(std::vector<std::string> chardev_ids) override { connections_.choose(std::move(chardev_ids)); }
   std::vector<std::string> connection_chardevs() override { return connections_.connection_chardevs(); }
+  void hand_over_images() override { images_travel_ = true; }
   void emit_migration_status(MigrationStatus status) override;
   void emit_migration_pass(uint64_t pass) override;
 
@@ -75,6 +78,9 @@ class VirtMigration final : public MigratableVm {
   uint64_t stopped_at_ns_ = 0;
   uint64_t incoming_stopped_at_ns_ = 0;
   std::string incoming_source_state_;
+  // Source, this migration: the images go as descriptors (CPR), locks and
+  // all. Set on the migration thread, read on the main thread it waits for.
+  std::atomic<bool> images_travel_ = false;
   std::unique_ptr<CprReceiver> cpr_channel_;  // held open until the main channel listens
   // Last: its threads use everything above.
   std::unique_ptr<Migration> migration_;

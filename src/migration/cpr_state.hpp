@@ -40,6 +40,8 @@ inline constexpr uint32_t kCprMaxNameBytes = 256;
 
 // The name a memory backend's descriptor travels under.
 inline std::string cpr_fd_name(const std::string& backend_id) { return "memory-backend:" + backend_id; }
+// The name a disk image's descriptor travels under: its file node's name.
+inline std::string cpr_block_fd_name(const std::string& node_name) { return "block:" + node_name; }
 
 // A descriptor to hand over: `name` says what it is ("ram0" for a memory
 // backend's id), `fd` is borrowed.

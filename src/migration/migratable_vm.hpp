@@ -56,6 +56,11 @@ class MigratableVm {
   virtual void hand_over_connections(std::vector<std::string> chardev_ids) { (void)chardev_ids; }
   // cpr-exec: every chardev with a connection the new program may take.
   virtual std::vector<std::string> connection_chardevs() { return {}; }
+  // CPR: the disk images travel as descriptors (cpr_fds), their locks with
+  // them, so the switchover keeps the locks rather than giving them up for
+  // the destination to take; finish_outgoing(true) then leaves them to the
+  // new program for good.
+  virtual void hand_over_images() {}
 
   // Destination, after the whole stream loaded (or failed to).
   virtual void finish_incoming(const Status& result) = 0;

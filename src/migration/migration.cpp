@@ -202,6 +202,7 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     auto adopted = cpr_sender->wait_for_close(*cancel);
     if (adopted) {
       vm_.hand_over_connections(std::move(*adopted));
+      vm_.hand_over_images();
     } else {
       result = std::unexpected(adopted.error());
     }
@@ -212,6 +213,7 @@ void Migration::run_outgoing(MigrationTarget target, MigrationCapabilities capab
     capabilities.set(MigrationCapability::kXIgnoreShared, true);
     // The same process goes on: every connection goes with it.
     vm_.hand_over_connections(vm_.connection_chardevs());
+    vm_.hand_over_images();
   }
   Result<std::unique_ptr<OutgoingChannel>> channel = std::unexpected(Error("not connected"));
   if (result) {
