@@ -10,6 +10,7 @@ the guest powers off by itself at the end, so the disk check is the strict
 one (every record 0..N-1, a clean file system), not the one for a killed
 machine.
 """
+import hashlib
 import json
 import os
 import pathlib
@@ -226,6 +227,48 @@ def test_live_migration_while_the_guest_writes(godwit, linux_images, tmp_path, m
     # The destination went on from where the source stopped: no record printed twice.
     first = min(int(n) for n in re.findall(r"^workload: record (\d+)$", destination.text(), re.MULTILINE))
     assert first > moved_at
+
+
+def ram_digest(machine, path):
+    """SHA-256 of the guest's whole RAM, dumped with pmemsave."""
+    machine.command("pmemsave", {"val": 0x80000000, "size": parse_size(MEMORY), "filename": str(path)})
+    digest = hashlib.sha256()
+    with open(path, "rb") as dump:
+        while chunk := dump.read(1 << 20):
+            digest.update(chunk)
+    size = path.stat().st_size
+    path.unlink()
+    assert size == parse_size(MEMORY), f"{machine.name}: pmemsave wrote {size} bytes"
+    return digest.hexdigest()
+
+
+def parse_size(text):
+    return int(text[:-1]) << {"K": 10, "M": 20, "G": 30}[text[-1]]
+
+
+def test_a_paused_guest_arrives_paused_with_identical_ram(godwit, linux_images, tmp_path, machines):
+    disk, source = start_pair(godwit, linux_images, tmp_path, machines)
+    source.command("stop")
+    stopped_at = records_on(source)
+    destination = Linux(godwit, linux_images, disk, tmp_path, "destination",
+                        extra=["-incoming", "defer"]).connect()
+    machines.append(destination)
+    uri = f"unix:{destination.sockdir / 'mig.sock'}"
+    destination.command("migrate-incoming", {"uri": uri})
+    source.command("migrate", {"uri": uri})
+    source.wait_migration()
+    deadline = time.monotonic() + 30
+    while destination.status() == "inmigrate":
+        assert time.monotonic() < deadline, destination.describe()
+        time.sleep(0.05)
+    assert destination.status() == "paused"
+    assert source.status() == "postmigrate"
+    assert records_on(source) == stopped_at
+    # Every byte of the 256 MiB: the page tables, the page cache, the
+    # workload's buffer, the virtqueues.
+    assert ram_digest(destination, tmp_path / "dst.ram") == ram_digest(source, tmp_path / "src.ram")
+    destination.command("cont")
+    finish(destination, disk)
 
 
 def test_a_destination_without_the_disk_is_refused_and_the_source_runs_on(godwit, linux_images, tmp_path,

@@ -587,6 +587,27 @@ TEST(PrecopyRoundTrip, ATinyMaxBandwidthStillSendsAPagePerWindow) {
   EXPECT_GE(out.progress.ram.normal_pages, 1u);
 }
 
+TEST(PrecopyRoundTrip, WithoutASwitchoverBandwidthThePassInProgressEndsWhileTheGuestRuns) {
+  // A downtime limit everything fits in, but no avail-switchover-bandwidth:
+  // once a 100 ms window has measured the link (max-bandwidth keeps the
+  // first pass going for a few windows), QEMU would stop the guest in the
+  // middle of the pass and send its rest in the downtime. godwit sends the
+  // rest first, at the same rate, with the guest running; the END section
+  // carries only what was dirtied since (nothing here).
+  FakeVm source(two_blocks(), two_devices());
+  populate(source);
+  const uint64_t eight_pages_a_window = 8 * kPage * 10;  // bytes/s
+  const Outcome out = send(source, parameters(MigrationParameters::kMaxDowntimeLimitMs, 0, eight_pages_a_window));
+  ASSERT_TRUE(out.status) << out.status.error().message();
+  const std::vector<RamChunk> chunks = ram_chunks(out.stream, source);
+  ASSERT_GE(chunks.size(), 4u);  // START, PARTs, END
+  EXPECT_EQ(chunks.back(), ram_end(0, 0));
+  uint64_t data_pages = 0;
+  for (const RamChunk& chunk : chunks) data_pages += chunk.pages;
+  EXPECT_EQ(data_pages, kDataPages);
+  EXPECT_LT(out.progress.ram.downtime_bytes, kPage);
+}
+
 TEST(PrecopyRoundTrip, XIgnoreSharedListsASharedBlockButSendsNoneOfItsPages) {
   const std::vector<BlockSpec> blocks = {{"ram0", 64, 0x80000000, false}, {"shm", 64, 0x90000000, true}};
   FakeVm source(blocks, two_devices());
