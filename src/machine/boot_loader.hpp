@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/mapped_file.hpp"
 #include "machine/boot_rom.hpp"
 #include "machine/elf_loader.hpp"
 #include "machine/machine_config.hpp"
@@ -21,20 +23,39 @@ namespace godwit {
 // The files -bios, -kernel, -initrd and -dtb name, read once: a reset loads
 // the same bytes again, as QEMU keeps its ROM blobs. An empty path: not given
 // (for the firmware: -bios none).
+//
+// An incoming machine gets its RAM, images included, from the migration:
+// it only needs to know where the images lie, which their headers and
+// sizes say. Its files are mapped rather than read (`mapped`), so that
+// reading a 30 MiB kernel is not part of a cpr-exec's pause; read_in()
+// makes the bytes its own before a reset needs them all.
 struct BootFile {
   std::string path;
   std::vector<uint8_t> bytes;
+  std::shared_ptr<const MappedFile> mapped;
+
+  std::span<const uint8_t> contents() const {
+    return mapped ? mapped->bytes() : std::span<const uint8_t>(bytes);
+  }
 };
 struct BootFiles {
   BootFile firmware;
   BootFile kernel;
   BootFile initrd;
   BootFile dtb;
+
+  // Reads every mapped file into `bytes` and drops the mapping; fails,
+  // naming the option and file, if one has shrunk since it was mapped.
+  Status read_in();
 };
 
-// Finds the firmware (firmware_search.hpp) and reads every file. No file may
-// be larger than `ram_size_bytes`. Errors name the option and the file.
-Result<BootFiles> read_boot_files(const MachineConfig& config, uint64_t ram_size_bytes);
+enum class BootFileAccess { kRead, kMap };
+
+// Finds the firmware (firmware_search.hpp) and reads (or maps) every file.
+// No file may be larger than `ram_size_bytes`. Errors name the option and
+// the file.
+Result<BootFiles> read_boot_files(const MachineConfig& config, uint64_t ram_size_bytes,
+                                  BootFileAccess access = BootFileAccess::kRead);
 
 struct BootRequest {
   const BootFiles* files = nullptr;

@@ -18,20 +18,20 @@ Status place(GuestMemory& memory, uint64_t pa, std::span<const uint8_t> bytes, K
 
 // Copies a struct out of the image after checking it lies inside.
 template <class T>
-bool read_struct(const std::vector<uint8_t>& image, uint64_t offset, T& out) {
+bool read_struct(std::span<const uint8_t> image, uint64_t offset, T& out) {
   if (offset > image.size() || sizeof(T) > image.size() - offset) return false;
   std::memcpy(&out, image.data() + offset, sizeof(T));
   return true;
 }
 
-bool is_riscv64_elf(const std::vector<uint8_t>& image) {
+bool is_riscv64_elf(std::span<const uint8_t> image) {
   Elf64_Ehdr header;
   if (!read_struct(image, 0, header)) return false;
   return std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0;
 }
 
 // Finds tohost/fromhost in the symbol table, if there is one.
-void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& header, LoadedKernel& kernel) {
+void find_htif_symbols(std::span<const uint8_t> image, const Elf64_Ehdr& header, LoadedKernel& kernel) {
   for (unsigned i = 0; i < header.e_shnum; ++i) {
     Elf64_Shdr symtab;
     if (!read_struct(image, header.e_shoff + uint64_t{i} * header.e_shentsize, symtab)) return;
@@ -52,7 +52,7 @@ void find_htif_symbols(const std::vector<uint8_t>& image, const Elf64_Ehdr& head
   }
 }
 
-Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement) {
+Result<LoadedKernel> load_elf(std::span<const uint8_t> image, GuestMemory memory, KernelPlacement placement) {
   Elf64_Ehdr header;
   read_struct(image, 0, header);
   if (header.e_ident[EI_CLASS] != ELFCLASS64) return fail("not a 64-bit ELF file");
@@ -94,7 +94,7 @@ Result<LoadedKernel> load_elf(const std::vector<uint8_t>& image, GuestMemory mem
 
 }  // namespace
 
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory, KernelPlacement placement,
+Result<LoadedKernel> load_kernel(std::span<const uint8_t> image, GuestMemory memory, KernelPlacement placement,
                                  uint64_t raw_address) {
   if (image.empty()) return fail("the file is empty");
   if (is_riscv64_elf(image)) return load_elf(image, memory, placement);

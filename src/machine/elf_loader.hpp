@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "base/error.hpp"
@@ -35,7 +36,7 @@ enum class KernelPlacement {
 
 // Parses `image` and writes it into `memory`. Every segment must lie in RAM
 // or ROM; the error names the segment and its address otherwise.
-Result<LoadedKernel> load_kernel(const std::vector<uint8_t>& image, GuestMemory memory,
+Result<LoadedKernel> load_kernel(std::span<const uint8_t> image, GuestMemory memory,
                                  KernelPlacement placement = KernelPlacement::kWrite,
                                  uint64_t raw_address = virt::kDramBase);
 

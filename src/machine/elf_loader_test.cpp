@@ -56,7 +56,8 @@ TEST_F(ElfLoaderTest, RejectsTruncatedFiles) {
 }
 
 TEST_F(ElfLoaderTest, RawImagesGoToTheStartOfRam) {
-  auto kernel = load_kernel({0x6f, 0x00, 0x00, 0x00}, guest);
+  const std::vector<uint8_t> jump_to_self = {0x6f, 0x00, 0x00, 0x00};
+  auto kernel = load_kernel(jump_to_self, guest);
   ASSERT_TRUE(kernel);
   EXPECT_EQ(kernel->entry, 0x80000000u);
   EXPECT_EQ(ram[0], 0x6f);

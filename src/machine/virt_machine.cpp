@@ -178,7 +178,10 @@ Status VirtMachine::create_devices() {
 }
 
 Status VirtMachine::load_images() {
-  auto files = read_boot_files(config_, ram_->size_bytes());
+  // An incoming machine's RAM brings the images: mapping them is enough to
+  // learn where they lie, and keeps reading them out of a cpr-exec's pause.
+  auto files = read_boot_files(config_, ram_->size_bytes(),
+                               config_.incoming.empty() ? BootFileAccess::kRead : BootFileAccess::kMap);
   if (!files) return std::unexpected(std::move(files.error()));
   boot_files_ = std::move(*files);
 
@@ -300,7 +303,14 @@ void VirtMachine::reset() {
   devices_.reset();
   // QEMU re-copies ROM blobs (firmware, kernel, initrd, device tree) on
   // reset; RAM is otherwise kept. They fitted at start-up, so they fit again.
-  (void)load_boot_images(boot_request(), guest_memory_);
+  // A machine that came in by migration has only mapped them: read them
+  // now, unless a file shrank meanwhile (reading it would fault), and then
+  // leave RAM as it is.
+  if (auto read = boot_files_.read_in(); !read) {
+    std::fprintf(stderr, "godwit: system reset: %s; the images stay as they are in RAM\n", read.error().message().c_str());
+  } else {
+    (void)load_boot_images(boot_request(), guest_memory_);
+  }
   for (auto& hart : harts_) hart->reset(virt::kMromBase);
 }
 
