@@ -163,6 +163,26 @@ def test_destination_without_S_resumes_by_itself(migration_machine, guest, sockd
     assert destination.info().get("status") == "completed", destination.info()
 
 
+def test_a_migrated_guest_resets_from_its_images(migration_machine, guest, sockdir):
+    # A destination only maps its boot files (its RAM brings the images); a
+    # reset reads them in and loads them: the guest starts over ("A" again).
+    source = start_source(migration_machine)
+    uri = unix_uri(sockdir)
+    destination = start_destination(migration_machine, uri, paused=False)
+    migrate(source, uri)
+    wait_migration(source, others=(destination,))
+    check_migrated(source, destination, guest("ab"), dest_state="running")
+    before = destination.machine.serial_text()
+    assert "A" not in before, before[:80]  # it printed its "A" on the source
+    destination.command("system_reset")
+    deadline = time.monotonic() + 10
+    while "A" not in destination.machine.serial_text():
+        assert time.monotonic() < deadline, destination.machine.describe()
+        time.sleep(0.02)
+    assert destination.status() == "running"
+    assert "system reset" not in destination.machine.describe(), destination.machine.describe()
+
+
 @pytest.mark.parametrize("form", ["uri", "channels"])
 def test_incoming_defer_then_migrate_incoming(migration_machine, guest, sockdir, form):
     source = start_source(migration_machine)

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <libfdt.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -222,6 +224,38 @@ TEST(BootFiles, ErrorsNameTheOptionAndTheFile) {
   ASSERT_FALSE(firmware);
   EXPECT_EQ(firmware.error().message().rfind("-bios: could not find firmware '" + dir / "no-firmware.bin" + "'", 0), 0u)
       << firmware.error().message();
+}
+
+// An incoming machine maps its files: the same places as a read, nothing
+// copied until read_in(), which a reset needs first.
+TEST(BootFiles, MappedFilesPlaceAsReadOnesAndReadInBeforeAReset) {
+  testing::TempDir dir;
+  MachineConfig config;
+  config.bios = "none";
+  config.kernel_path = dir / "kernel";
+  config.initrd_path = dir / "initrd";
+  std::ofstream(dir / "kernel") << std::string(5000, 'k');
+  std::ofstream(dir / "initrd") << std::string(3000, 'i');
+  auto read = read_boot_files(config, kRamSize);
+  auto mapped = read_boot_files(config, kRamSize, BootFileAccess::kMap);
+  ASSERT_TRUE(read && mapped);
+  EXPECT_FALSE(read->kernel.mapped);
+  ASSERT_TRUE(mapped->kernel.mapped);
+  EXPECT_TRUE(mapped->kernel.bytes.empty());
+  EXPECT_TRUE(std::ranges::equal(mapped->kernel.contents(), read->kernel.bytes));
+  EXPECT_TRUE(std::ranges::equal(mapped->initrd.contents(), read->initrd.bytes));
+
+  ASSERT_TRUE(mapped->read_in());
+  EXPECT_FALSE(mapped->kernel.mapped);
+  EXPECT_EQ(mapped->kernel.bytes, read->kernel.bytes);
+  EXPECT_EQ(mapped->initrd.bytes, read->initrd.bytes);
+
+  auto shrinking = read_boot_files(config, kRamSize, BootFileAccess::kMap);
+  ASSERT_TRUE(shrinking);
+  ASSERT_EQ(::truncate((dir / "initrd").c_str(), 10), 0);
+  auto failed = shrinking->read_in();
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message(), "-initrd: '" + dir / "initrd" + "' shrank from 3000 to 10 bytes since godwit mapped it");
 }
 
 }  // namespace
