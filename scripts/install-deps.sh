@@ -29,7 +29,9 @@ fi
 apt-get update -qq || true
 
 # Build: compiler, CMake, Ninja. Libraries: libfdt (device tree), nlohmann-json
-# (QMP and the stream's JSON description), GoogleTest and
+# (QMP and the stream's JSON description), libslirp (-netdev user: the guest's
+# network played in-process, as QEMU's; its pkg-config file wants glib's
+# headers, hence libglib2.0-dev), GoogleTest and
 # Google Benchmark (tests and micro-benchmarks). Guests: the RISC-V bare-metal GCC.
 # Tests: pytest. Reference machine: qemu-system-riscv64. Linux guest material
 # (scripts/guest-images.sh): cpio for the initramfs, e2fsprogs for the ext4
@@ -39,7 +41,7 @@ apt-get update -qq || true
 # packages apt fetches.
 apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config make \
-  libfdt-dev device-tree-compiler nlohmann-json3-dev \
+  libfdt-dev device-tree-compiler nlohmann-json3-dev libslirp-dev libglib2.0-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
   python3 python3-pytest gzip \

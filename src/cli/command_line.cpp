@@ -55,7 +55,13 @@ constexpr auto kOptions = std::to_array<OptionSpec>({
      "driver=raw,node-name=N,file=NODE"},
     {"device", true, handle_device, "add a virtio device (repeatable; or JSON)",
      "virtio-blk-device,drive=ID|NODE[,serial=S][,share-rw=on|off]|virtio-rng-device[,rng=ID]|"
-     "virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,..."},
+     "virtio-serial-device|virtconsole,chardev=ID[,name=N]|virtserialport,...|"
+     "virtio-net-device,netdev=ID[,mac=MAC]"},
+    {"netdev", true, handle_netdev, "a network backend for a NIC: user networking (libslirp)",
+     "user,id=ID[,net=ADDR[/MASK]][,host=ADDR][,dns=ADDR][,dhcpstart=ADDR][,restrict=on|off][,hostname=NAME]"
+     "[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]..."},
+    {"nic", true, handle_nic, "a NIC and its backend in one: -netdev options plus model= and mac=",
+     "user[,model=virtio-net-device][,mac=MAC][,-netdev user options]"},
     {"global", true, handle_global, "set a device property default", "virtio-mmio.force-legacy=on|off"},
     {"nographic", false, handle_nographic,
      "no display; the serial port on a stdio console with C-a escapes"},
@@ -169,7 +175,8 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
     if (auto status = spec->handler(state, argument); !status) {
       // Named as typed ("-M", "--machine"), as QEMU does; -device and
       // -global with their argument too, as QEMU names them.
-      const bool whole = spec->name == "device" || spec->name == "global";
+      const bool whole = spec->name == "device" || spec->name == "global" || spec->name == "netdev" ||
+                         spec->name == "nic";
       return std::unexpected(std::move(status.error()).context(whole ? arg + " " + std::string(argument) : arg));
     }
   }
@@ -178,6 +185,7 @@ Result<CommandLine> parse_command_line(std::span<const std::string> args) {
     if (auto status = check_memory(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_boot(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_block_devices(state); !status) return std::unexpected(status.error());
+    if (auto status = check_nics(state.config()); !status) return std::unexpected(status.error());
     if (auto status = check_devices(state.config()); !status) return std::unexpected(status.error());
   }
   return std::move(state.command_line);

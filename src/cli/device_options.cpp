@@ -17,7 +17,8 @@ struct DeviceModel {
 };
 
 // The -device models godwit has, with the properties each takes.
-const std::array<DeviceModel, 5> kDeviceModels = {{
+const std::array<DeviceModel, 6> kDeviceModels = {{
+    {"virtio-net-device", {"driver", "id", "netdev", "mac"}},
     {"virtio-blk-device", {"driver", "id", "drive", "serial", "share-rw"}},
     {"virtio-rng-device", {"driver", "id", "rng"}},
     {"virtio-serial-device", {"driver", "id"}},
@@ -62,6 +63,13 @@ Status handle_device(ParseState& state, std::string_view argument) {
     if (!disk) return std::unexpected(std::move(disk.error()));
     device.block_device = static_cast<int>(state.config().block.devices.size());
     state.config().block.devices.push_back(std::move(*disk));
+  }
+  if (device.driver == "virtio-net-device") {
+    auto nic = virtio_net_device(*list);
+    if (!nic) return std::unexpected(std::move(nic.error()));
+    nic->origin = "-device " + std::string(argument);
+    device.nic = static_cast<int>(state.config().net.nics.size());
+    state.config().net.nics.push_back(std::move(*nic));
   }
   state.config().devices.push_back(std::move(device));
   return {};

@@ -19,6 +19,7 @@ struct ParseState {
   unsigned monitor_index = 0;  // names the next "compat_monitor<N>"
   unsigned virtio_drive_index = 0;  // names the next -drive if=virtio without id "virtio<N>"
   unsigned none_drive_index = 0;    // and if=none "none<N>", as QEMU
+  unsigned nic_index = 0;           // names the next -nic's netdev "__org.qemu.nic<N>"
   bool done = false;          // -version, -help, -machine help: stop parsing
 };
 
@@ -71,6 +72,15 @@ Result<BlockDeviceConfig> virtio_blk_device(const KeyValueList& list, std::strin
 Status check_block_devices(ParseState& state);
 // -blockdev and -device take QEMU's keyval form or, starting with '{', JSON.
 Result<KeyValueList> parse_options(std::string_view argument, std::string_view implied_key);
+
+// net_options.cpp
+Status handle_netdev(ParseState& state, std::string_view argument);
+Status handle_nic(ParseState& state, std::string_view argument);
+// The properties of -device virtio-net-device into a NicConfig.
+Result<NicConfig> virtio_net_device(const KeyValueList& list);
+// After parsing: each NIC's netdev exists and serves no other NIC; NICs
+// without mac= get QEMU's 52:54:00:12:34:56 upwards.
+Status check_nics(MachineConfig& config);
 
 // device_options.cpp
 Status handle_device(ParseState& state, std::string_view argument);

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <condition_variable>
 #include <cerrno>
@@ -134,6 +135,8 @@ void IoLoop::drain_wake() {
 void IoLoop::run() {
   std::vector<pollfd> fds;
   std::vector<uint64_t> generations;
+  std::vector<PollSource*> sources;
+  std::vector<std::pair<size_t, size_t>> source_slices;  // per source: first fd, count
   for (;;) {
     fds.clear();
     generations.clear();
@@ -147,12 +150,22 @@ void IoLoop::run() {
         fds.push_back({fd, watch.events, 0});
         generations.push_back(watch.generation);
       }
+      sources = sources_;
+    }
+    // The sources' descriptors go last, each source's in one slice.
+    int timeout_ms = -1;
+    const size_t watched_end = fds.size();
+    source_slices.clear();
+    for (PollSource* source : sources) {
+      const size_t begin = fds.size();
+      source->prepare(fds, timeout_ms);
+      source_slices.push_back({begin, fds.size() - begin});
     }
 
-    const int ready = poll(fds.data(), fds.size(), -1);
+    const int ready = poll(fds.data(), fds.size(), timeout_ms);
     if (ready < 0) {
       // EINTR: a signal arrived; anything else (ENOMEM) is transient too.
-      continue;
+      for (pollfd& fd : fds) fd.revents = 0;
     }
     if (fds[0].revents != 0) drain_wake();
 
@@ -164,7 +177,7 @@ void IoLoop::run() {
     }
     for (auto& task : tasks) task();
 
-    for (size_t i = 1; i < fds.size(); ++i) {
+    for (size_t i = 1; i < watched_end; ++i) {
       if (fds[i].revents == 0) continue;
       std::shared_ptr<FdCallback> callback;
       {
@@ -186,7 +199,32 @@ void IoLoop::run() {
         if (it != watches_.end() && it->second.generation == generations[i]) watches_.erase(it);
       }
     }
+    for (size_t i = 0; i < sources.size(); ++i) {
+      {
+        // Removed since poll() began (by a task or a callback above).
+        std::lock_guard lock(mutex_);
+        if (std::find(sources_.begin(), sources_.end(), sources[i]) == sources_.end()) continue;
+      }
+      sources[i]->dispatch(std::span<const pollfd>(fds).subspan(source_slices[i].first, source_slices[i].second));
+    }
   }
+}
+
+void IoLoop::add_source(PollSource* source) {
+  {
+    std::lock_guard lock(mutex_);
+    if (std::find(sources_.begin(), sources_.end(), source) != sources_.end()) return;
+    sources_.push_back(source);
+  }
+  wake();
+}
+
+void IoLoop::remove_source(PollSource* source) {
+  {
+    std::lock_guard lock(mutex_);
+    std::erase(sources_, source);
+  }
+  wake();
 }
 
 }  // namespace godwit

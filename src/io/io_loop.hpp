@@ -13,11 +13,26 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 namespace godwit {
+
+// Something that polls a changing set of descriptors with a timeout of its
+// own, as libslirp does (slirp_pollfds_fill, then slirp_pollfds_poll): the
+// loop asks it for its descriptors before every poll() and hands it what
+// poll() reported after.
+class PollSource {
+ public:
+  virtual ~PollSource() = default;
+  // Appends descriptors to `fds` and may lower `timeout_ms` (-1: none).
+  virtual void prepare(std::vector<pollfd>& fds, int& timeout_ms) = 0;
+  // `fds`: what prepare() appended, with their revents (all 0 after a
+  // timeout). Runs on every loop iteration, whatever woke it.
+  virtual void dispatch(std::span<const pollfd> fds) = 0;
+};
 
 class IoLoop {
  public:
@@ -49,6 +64,11 @@ class IoLoop {
   // Runs `task` on the loop thread, in posting order. Tasks posted after
   // stop() are dropped.
   void post(std::function<void()> task);
+  // Adds or removes a PollSource, which must outlive its registration.
+  // From any thread; from then on (the next iteration when called off the
+  // loop thread) its prepare() and dispatch() run on the loop thread.
+  void add_source(PollSource* source);
+  void remove_source(PollSource* source);
   // Runs `task` on the loop thread and waits for it: a barrier after which
   // every task posted before has run. Runs it on the calling thread when the
   // loop is not running (not started, stopped) or when called on it.
@@ -80,6 +100,7 @@ class IoLoop {
   std::mutex mutex_;  // guards everything below
   std::unordered_map<int, Watch> watches_;
   std::vector<std::function<void()>> tasks_;
+  std::vector<PollSource*> sources_;
   uint64_t next_generation_ = 1;
   bool stopping_ = false;
   bool started_ = false;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace godwit {
 namespace {
@@ -169,6 +170,48 @@ TEST(IoLoop, DestructorStopsARunningLoop) {
 TEST(IoLoop, NeverStartedLoopDestroysCleanly) {
   IoLoop loop;
   loop.post([] {});  // queued, never run, freed
+}
+
+// A source with one pipe and a 10 ms timeout: dispatch sees the pipe's
+// readiness, and runs on timeouts too.
+class PipeSource : public PollSource {
+ public:
+  explicit PipeSource(int fd) : fd_(fd) {}
+  void prepare(std::vector<pollfd>& fds, int& timeout_ms) override {
+    fds.push_back({fd_, POLLIN, 0});
+    if (timeout_ms < 0 || timeout_ms > 10) timeout_ms = 10;
+  }
+  void dispatch(std::span<const pollfd> fds) override {
+    ASSERT_EQ(fds.size(), 1u);
+    ++dispatches;
+    if (fds[0].revents & POLLIN) {
+      char byte;
+      if (read(fd_, &byte, 1) == 1) ++bytes;
+    }
+  }
+  std::atomic<int> dispatches = 0;
+  std::atomic<int> bytes = 0;
+
+ private:
+  int fd_;
+};
+
+TEST(IoLoop, APollSourceGetsItsReadinessAndItsTimeouts) {
+  Pipe pipe;
+  PipeSource source(pipe.read_end());
+  auto loop = started_loop();
+  loop->add_source(&source);
+  // Timeouts alone keep dispatching.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (source.dispatches < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_GE(source.dispatches.load(), 3);
+  ASSERT_EQ(write(pipe.write_end(), "xy", 2), 2);
+  while (source.bytes < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(source.bytes.load(), 2);
+  loop->run_and_wait([&] { loop->remove_source(&source); });
+  const int after = source.dispatches;
+  std::this_thread::sleep_for(40ms);
+  EXPECT_EQ(source.dispatches.load(), after);
 }
 
 }  // namespace

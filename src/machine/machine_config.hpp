@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "block/block_config.hpp"
+#include "net/net_config.hpp"
 #include "chardev/chardev_config.hpp"
 #include "memory/memory_backend_config.hpp"
 
@@ -40,6 +41,9 @@ struct DeviceConfig {
   // virtio-blk-device: its disk, an index into MachineConfig::block.devices
   // (-drive if=virtio adds one of these too).
   int block_device = -1;
+  // virtio-net-device: its NIC, an index into MachineConfig::net.nics
+  // (-nic adds one of these too).
+  int nic = -1;
 };
 
 // -object rng-builtin,id=ID or rng-random,id=ID[,filename=F].
@@ -81,6 +85,7 @@ struct MachineConfig {
   // -global virtio-mmio.force-legacy=on|off: QEMU 10's default is legacy.
   bool virtio_mmio_force_legacy = true;
   BlockConfig block;  // -drive, -blockdev and what virtio-blk-device reads
+  NetConfig net;      // -netdev, -nic and what virtio-net-device reads
 
   bool start_paused = false;  // -S
   std::string incoming;       // -incoming URI (or main channel JSON), or "defer" (wait for migrate-incoming)

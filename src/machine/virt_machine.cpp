@@ -13,6 +13,7 @@
 #include "machine/device_tree.hpp"
 #include "machine/virt_devices.hpp"
 #include "machine/virt_memory_map.hpp"
+#include "net/user_net.hpp"
 
 namespace godwit {
 namespace {
@@ -64,6 +65,7 @@ Status VirtMachine::build() {
   if (auto s = create_ram(); !s) return s;
   if (auto s = create_chardevs(); !s) return s;
   if (auto s = open_block_images(); !s) return s;
+  if (auto s = create_netdevs(); !s) return s;
   if (auto s = create_devices(); !s) return s;
   return load_images();
 }
@@ -150,6 +152,15 @@ Status VirtMachine::open_block_images() {
   return {};
 }
 
+Status VirtMachine::create_netdevs() {
+  for (const NetdevConfig& netdev : config_.net.netdevs) {
+    auto backend = UserNet::create(netdev, io_loop_);
+    if (!backend) return std::unexpected(std::move(backend.error()));
+    netdevs_.push_back(std::move(*backend));
+  }
+  return {};
+}
+
 Status VirtMachine::create_devices() {
   std::vector<HartControl*> controls;
   hart_thread_ids_ = std::make_unique<std::atomic<int>[]>(config_.smp);
@@ -169,8 +180,14 @@ Status VirtMachine::create_devices() {
     if (serial == nullptr) return fail("-serial: chardev '" + config_.serial_chardev_ids.front() + "' not found");
   }
 
+  const auto find_netdev = [this](const std::string& id) -> NetBackend* {
+    for (auto& netdev : netdevs_) {
+      if (netdev->id() == id) return netdev.get();
+    }
+    return nullptr;
+  };
   auto plugs = make_virtio_plugs(config_, guest_memory_, [this](const std::string& id) { return find_chardev(id); },
-                                 *block_images_);
+                                 *block_images_, NetPlugContext{find_netdev, io_loop_});
   if (!plugs) return std::unexpected(std::move(plugs.error()));
   VirtDeviceWiring wiring{controls, clock_, serial, *this, std::move(*plugs), config_.virtio_mmio_force_legacy};
   rtc_ = add_virt_devices(devices_, std::move(wiring)).rtc;

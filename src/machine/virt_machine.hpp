@@ -42,6 +42,7 @@
 #include "memory/memory_backend.hpp"
 #include "machine/virt_migration.hpp"
 #include "migration/cpr_state.hpp"
+#include "net/net_backend.hpp"
 #include "migration/migration.hpp"
 
 namespace godwit {
@@ -165,6 +166,7 @@ class VirtMachine final : public PowerControl {
   Result<std::unique_ptr<MemoryBackend>> backend_from(const MemoryBackendConfig& backend_config);
   Status create_devices();
   Status open_block_images();
+  Status create_netdevs();
   Status load_images();
   BootRequest boot_request() const;  // what load_images() and reset() place
   void post(Request request);
@@ -180,6 +182,8 @@ class VirtMachine final : public PowerControl {
   // Before the devices, so they go after them: virtio-blk drains into them.
   IoWorkerPool block_workers_;
   std::optional<BlockImages> block_images_;
+  // -netdev backends; before the devices, whose NICs detach from them.
+  std::vector<std::unique_ptr<NetBackend>> netdevs_;
   MemoryBackend* ram_ = nullptr;
   AddressSpace memory_;
   GuestMemory guest_memory_{memory_};  // how all but the harts write memory_

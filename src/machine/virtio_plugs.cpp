@@ -7,6 +7,7 @@
 #include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_console.hpp"
 #include "virtio/virtio_mmio_with.hpp"
+#include "virtio/virtio_net.hpp"
 #include "virtio/virtio_rng.hpp"
 
 namespace godwit {
@@ -38,7 +39,7 @@ Result<std::unique_ptr<EntropySource>> entropy_for(const MachineConfig& config, 
 
 Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, GuestMemory memory,
                                                   const std::function<CharBackend*(const std::string&)>& find_chardev,
-                                                  const BlockImages& disks) {
+                                                  const BlockImages& disks, const NetPlugContext& net) {
   std::vector<VirtioPlug> plugs;
   const auto& devices = config.devices;
   for (size_t i = 0; i < devices.size(); ++i) {
@@ -50,6 +51,15 @@ Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, G
                                  .write_cache = disk.plan.write_cache,
                                  .serial = disk.plan.device.serial};
       plugs.push_back(plug(std::make_unique<VirtioBlk>(*disk.image, memory, std::move(options)), memory));
+    } else if (device.driver == "virtio-net-device") {
+      const NicConfig& nic = config.net.nics.at(static_cast<size_t>(device.nic));
+      NetBackend* backend = net.find_netdev(nic.netdev);
+      if (backend == nullptr) {
+        return fail(nic.origin + ": Property 'virtio-net-device.netdev' can't find value '" + nic.netdev + "'");
+      }
+      std::array<uint8_t, 6> mac;
+      std::copy(std::begin(nic.mac), std::end(nic.mac), mac.begin());
+      plugs.push_back(plug(std::make_unique<VirtioNet>(*backend, net.loop, mac), memory));
     } else if (device.driver == "virtio-rng-device") {
       auto source = entropy_for(config, device);
       if (!source) return std::unexpected(std::move(source.error()));

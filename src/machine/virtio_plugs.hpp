@@ -14,7 +14,9 @@
 #include "devices/irq_line.hpp"
 #include "machine/board_devices.hpp"
 #include "machine/machine_config.hpp"
+#include "io/io_loop.hpp"
 #include "memory/guest_memory.hpp"
+#include "net/net_backend.hpp"
 
 namespace godwit {
 
@@ -23,12 +25,20 @@ namespace godwit {
 using VirtioPlug = std::move_only_function<void(BoardDevices&, BoardDeviceInfo, IrqLine, bool legacy)>;
 
 // One plug per transport-level -device (virtio-blk-device, virtio-rng-device,
-// virtio-serial-device), in command-line order; virtio-blk-device takes its
+// virtio-serial-device, virtio-net-device), in command-line order;
+// virtio-blk-device takes its
 // image from `disks`. `find_chardev` returns the
 // chardev named ID or nullptr. Fails naming the -device whose backend
 // cannot be made (an rng-random file that does not open).
+// What virtio-net-device needs: its -netdev by id (nullptr: none), and
+// the I/O loop its frames go through.
+struct NetPlugContext {
+  std::function<NetBackend*(const std::string&)> find_netdev;
+  IoLoop& loop;
+};
+
 Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, GuestMemory memory,
                                                   const std::function<CharBackend*(const std::string&)>& find_chardev,
-                                                  const BlockImages& disks);
+                                                  const BlockImages& disks, const NetPlugContext& net);
 
 }  // namespace godwit

@@ -1,0 +1,242 @@
+// -netdev, -nic and the NIC side of -device virtio-net-device, in QEMU's
+// words. Errors say what is wrong; the caller prefixes the whole option.
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <set>
+
+#include "cli/option_handlers.hpp"
+
+namespace godwit {
+namespace {
+
+constexpr std::string_view kUserKeys[] = {"type", "id", "net", "host", "dns", "dhcpstart", "restrict", "hostname",
+                                          "hostfwd", "ipv4", "ipv6"};
+
+Result<uint32_t> ipv4_address(std::string_view key, std::string_view text) {
+  in_addr address{};
+  const std::string copy(text);
+  if (inet_pton(AF_INET, copy.c_str(), &address) != 1) {
+    return fail("Parameter '" + std::string(key) + "' expects an IPv4 address, not '" + copy + "'");
+  }
+  return ntohl(address.s_addr);
+}
+
+Result<uint16_t> port_number(std::string_view text, const std::string& rule) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
+    return fail("Invalid host forwarding rule '" + rule + "' (Bad port '" + std::string(text) + "')");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+// [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
+Result<HostForward> host_forward(const std::string& rule) {
+  HostForward forward;
+  forward.text = rule;
+  std::string_view rest = rule;
+  const size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return fail("Invalid host forwarding rule '" + rule + "' (No : separators)");
+  const std::string_view protocol = rest.substr(0, colon);
+  if (protocol == "udp") {
+    forward.udp = true;
+  } else if (!protocol.empty() && protocol != "tcp") {
+    return fail("Invalid host forwarding rule '" + rule + "' (Bad protocol name)");
+  }
+  rest.remove_prefix(colon + 1);
+  const size_t dash = rest.find('-');
+  if (dash == std::string_view::npos) return fail("Invalid host forwarding rule '" + rule + "' (No - separator)");
+  const auto split = [&](std::string_view part, uint32_t& address, uint16_t& port) -> Status {
+    const size_t last = part.rfind(':');
+    if (last == std::string_view::npos) return fail("Invalid host forwarding rule '" + rule + "' (No : separators)");
+    if (last > 0) {
+      auto parsed = ipv4_address("hostfwd", part.substr(0, last));
+      if (!parsed) return fail("Invalid host forwarding rule '" + rule + "' (Bad address)");
+      address = *parsed;
+    }
+    auto number = port_number(part.substr(last + 1), rule);
+    if (!number) return std::unexpected(number.error());
+    port = *number;
+    return {};
+  };
+  if (auto status = split(rest.substr(0, dash), forward.host_address, forward.host_port); !status) {
+    return std::unexpected(status.error());
+  }
+  if (auto status = split(rest.substr(dash + 1), forward.guest_address, forward.guest_port); !status) {
+    return std::unexpected(status.error());
+  }
+  return forward;
+}
+
+// The user backend's options from `list` (keys already checked).
+Status read_user_options(const KeyValueList& list, UserNetConfig& user) {
+  if (auto net = list.get("net")) {
+    // ADDR[/BITS] or ADDR/MASK; the default mask is /24, as QEMU's.
+    std::string_view text = *net;
+    const size_t slash = text.find('/');
+    auto address = ipv4_address("net", text.substr(0, slash));
+    if (!address) return std::unexpected(address.error());
+    uint32_t mask = 0xffffff00;
+    if (slash != std::string_view::npos) {
+      const std::string_view suffix = text.substr(slash + 1);
+      unsigned bits = 0;
+      const auto [end, error] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), bits);
+      if (error == std::errc() && end == suffix.data() + suffix.size() && bits >= 1 && bits <= 30) {
+        mask = ~uint32_t{0} << (32 - bits);
+      } else {
+        auto dotted = ipv4_address("net", suffix);
+        if (!dotted) return fail("Parameter 'net' expects ADDR[/BITS] or ADDR/MASK, not '" + *net + "'");
+        mask = *dotted;
+      }
+    }
+    user.netmask = mask;
+    user.network = *address & mask;
+    // As QEMU: host, DNS and DHCP keep their places in the new network.
+    user.host = user.network | 2;
+    user.dns = user.network | 3;
+    user.dhcp_start = user.network | 15;
+  }
+  for (auto [key, target] : {std::pair<std::string_view, uint32_t*>{"host", &user.host}, {"dns", &user.dns},
+                             {"dhcpstart", &user.dhcp_start}}) {
+    if (auto text = list.get(key)) {
+      auto address = ipv4_address(key, *text);
+      if (!address) return std::unexpected(address.error());
+      if ((*address & user.netmask) != user.network) {
+        return fail("Parameter '" + std::string(key) + "': " + *text + " is not in the guest network");
+      }
+      *target = *address;
+    }
+  }
+  auto restricted = list.get_bool("restrict");
+  if (!restricted) return std::unexpected(restricted.error());
+  user.restricted = restricted->value_or(false);
+  user.hostname = list.get("hostname").value_or("");
+  if (auto ipv6 = list.get_bool("ipv6"); !ipv6) {
+    return std::unexpected(ipv6.error());
+  } else if (ipv6->value_or(false)) {
+    return fail("Parameter 'ipv6': godwit's user networking is IPv4 only (ipv6=off)");
+  }
+  for (const auto& entry : list.entries()) {
+    if (entry.key != "hostfwd") continue;
+    auto forward = host_forward(entry.value);
+    if (!forward) return std::unexpected(forward.error());
+    user.forwards.push_back(std::move(*forward));
+  }
+  return {};
+}
+
+Status add_netdev(ParseState& state, NetdevConfig netdev) {
+  for (const NetdevConfig& other : state.config().net.netdevs) {
+    if (other.id == netdev.id) return fail("Duplicate ID '" + netdev.id + "' for netdev");
+  }
+  state.config().net.netdevs.push_back(std::move(netdev));
+  return {};
+}
+
+Result<std::array<uint8_t, 6>> parse_mac(std::string_view text) {
+  std::array<uint8_t, 6> mac{};
+  const auto bad = [&] { return fail("Property 'virtio-net-device.mac' doesn't take value '" + std::string(text) + "'"); };
+  if (text.size() != 17) return bad();
+  for (size_t i = 0; i < 6; ++i) {
+    if (i > 0 && text[i * 3 - 1] != ':') return bad();
+    unsigned value = 0;
+    const char* first = text.data() + i * 3;
+    const auto [end, error] = std::from_chars(first, first + 2, value, 16);
+    if (error != std::errc() || end != first + 2) return bad();
+    mac[i] = static_cast<uint8_t>(value);
+  }
+  return mac;
+}
+
+}  // namespace
+
+Status handle_netdev(ParseState& state, std::string_view argument) {
+  auto list = KeyValueList::parse(argument, "type");
+  if (!list) return std::unexpected(std::move(list.error()));
+  const std::string type = list->get("type").value_or("");
+  if (type != "user") {
+    return fail("Parameter 'type' does not accept value '" + type + "' (godwit's backends: user)");
+  }
+  if (auto status = list->check_keys(kUserKeys); !status) return status;
+  NetdevConfig netdev;
+  netdev.id = list->get("id").value_or("");
+  if (netdev.id.empty()) return fail("Parameter 'id' is missing");
+  netdev.origin = "-netdev " + std::string(argument);
+  if (auto status = read_user_options(*list, netdev.user); !status) return status;
+  return add_netdev(state, std::move(netdev));
+}
+
+Status handle_nic(ParseState& state, std::string_view argument) {
+  auto list = KeyValueList::parse(argument, "type");
+  if (!list) return std::unexpected(std::move(list.error()));
+  const std::string type = list->get("type").value_or("");
+  if (type != "user") {
+    return fail("Parameter 'type' does not accept value '" + type + "' (godwit's backends: user)");
+  }
+  std::vector<std::string_view> keys(std::begin(kUserKeys), std::end(kUserKeys));
+  keys.push_back("model");
+  keys.push_back("mac");
+  if (auto status = list->check_keys(keys); !status) return status;
+  const std::string model = list->get("model").value_or("virtio-net-device");
+  if (model != "virtio-net-device" && model != "virtio") {
+    return fail("unsupported NIC model '" + model + "' (godwit's virt board has virtio-net-device)");
+  }
+  NetdevConfig netdev;
+  netdev.id = list->get("id").value_or("__org.qemu.nic" + std::to_string(state.nic_index++));
+  netdev.origin = "-nic " + std::string(argument);
+  if (auto status = read_user_options(*list, netdev.user); !status) return status;
+  NicConfig nic;
+  nic.netdev = netdev.id;
+  nic.origin = netdev.origin;
+  if (auto text = list->get("mac")) {
+    auto mac = parse_mac(*text);
+    if (!mac) return std::unexpected(mac.error());
+    std::copy(mac->begin(), mac->end(), nic.mac);
+    nic.mac_given = true;
+  }
+  if (auto status = add_netdev(state, std::move(netdev)); !status) return status;
+  DeviceConfig device;
+  device.driver = "virtio-net-device";
+  device.argument = "virtio-net-device (-nic " + std::string(argument) + ")";
+  device.nic = static_cast<int>(state.config().net.nics.size());
+  state.config().net.nics.push_back(std::move(nic));
+  state.config().devices.push_back(std::move(device));
+  return {};
+}
+
+Result<NicConfig> virtio_net_device(const KeyValueList& list) {
+  NicConfig nic;
+  nic.netdev = list.get("netdev").value_or("");
+  if (nic.netdev.empty()) {
+    return fail("Property 'virtio-net-device.netdev' is required (godwit has no NIC without a backend)");
+  }
+  if (auto text = list.get("mac")) {
+    auto mac = parse_mac(*text);
+    if (!mac) return std::unexpected(mac.error());
+    std::copy(mac->begin(), mac->end(), nic.mac);
+    nic.mac_given = true;
+  }
+  return nic;
+}
+
+Status check_nics(MachineConfig& config) {
+  std::set<std::string> netdevs;
+  for (const NetdevConfig& netdev : config.net.netdevs) netdevs.insert(netdev.id);
+  std::set<std::string> used;
+  uint8_t next = 0x56;
+  for (NicConfig& nic : config.net.nics) {
+    if (!netdevs.contains(nic.netdev)) {
+      return fail(nic.origin + ": Property 'virtio-net-device.netdev' can't find value '" + nic.netdev + "'");
+    }
+    if (!used.insert(nic.netdev).second) {
+      return fail(nic.origin + ": Property 'virtio-net-device.netdev' can't take value '" + nic.netdev +
+                  "', it's in use");
+    }
+    // QEMU's default MACs: 52:54:00:12:34:56, then :57, ... per NIC.
+    if (!nic.mac_given) nic.mac[5] = next++;
+  }
+  return {};
+}
+
+}  // namespace godwit
