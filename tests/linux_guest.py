@@ -99,7 +99,10 @@ def command(binary, images, disk, serial, *, append, smp=2, memory="512M", bios=
         cmd += ["-device", "virtio-serial-device", "-chardev", chardev,
                 "-device", "virtconsole,chardev=hvc0"]
     if net:
-        cmd += ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"]
+        # net=True: user networking; a string adds -netdev user options
+        # (hostfwd=...).
+        netdev = "user,id=net0" + (f",{net}" if isinstance(net, str) else "")
+        cmd += ["-netdev", netdev, "-device", "virtio-net-device,netdev=net0"]
     return cmd + [str(arg) for arg in extra]
 
 
