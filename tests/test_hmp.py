@@ -70,6 +70,15 @@ def test_info_chardev(machine):
     assert all(": filename=" in line for line in text.splitlines()), text
 
 
+def test_info_network(machine):
+    started, monitor = hmp_machine(machine, extra=["-netdev", "user,id=n0", "-device",
+                                                   "virtio-net-device,netdev=n0,mac=52:54:00:ab:cd:ef"])
+    lines = monitor.command("info network").splitlines()
+    assert len(lines) == 2, lines
+    assert re.match(r"\S+: index=0,type=nic,model=virtio-net-device,macaddr=52:54:00:ab:cd:ef$", lines[0]), lines
+    assert lines[1] == " \\ n0: index=0,type=user,net=10.0.2.0,restrict=off", lines
+
+
 def test_info_version(machine):
     started, monitor = hmp_machine(machine)
     # QEMU prints the version and the package with nothing between them.

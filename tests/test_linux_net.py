@@ -139,6 +139,11 @@ def test_a_live_migrated_guest_serves_on_at_the_destination(godwit, linux_images
         # The NIC came with its MAC, filter and queues: the guest answers at
         # the destination's forward, with every byte.
         assert fetch(dst_port, "seq.txt") == SEQ
+        # QMP announce-self, as QEMU's (the destination already announced
+        # on its own when the guest ran).
+        assert dst.execute("announce-self", {"initial": 10, "max": 20, "rounds": 2, "step": 5}) == {"return": {}}
+        bad = dst.execute("announce-self", {"rounds": -1})
+        assert bad.get("error", {}).get("desc") == "Parameter 'rounds' expects a value from 0 to 100000", bad
         assert "return" in dst.execute("quit")
     finally:
         source.stop()

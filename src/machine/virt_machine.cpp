@@ -14,6 +14,7 @@
 #include "machine/virt_devices.hpp"
 #include "machine/virt_memory_map.hpp"
 #include "net/user_net.hpp"
+#include "virtio/virtio_net.hpp"
 
 namespace godwit {
 namespace {
@@ -152,6 +153,15 @@ Status VirtMachine::open_block_images() {
   return {};
 }
 
+void VirtMachine::announce(const AnnounceParameters& parameters) {
+  if (announcer_) announcer_->start(parameters);
+}
+
+void VirtMachine::announce_after_migration() {
+  for (VirtioNet* nic : nics_) nic->request_guest_announce();
+  announce(AnnounceParameters{});
+}
+
 Status VirtMachine::create_netdevs() {
   for (const NetdevConfig& netdev : config_.net.netdevs) {
     auto backend = UserNet::create(netdev, io_loop_);
@@ -187,10 +197,15 @@ Status VirtMachine::create_devices() {
     return nullptr;
   };
   auto plugs = make_virtio_plugs(config_, guest_memory_, [this](const std::string& id) { return find_chardev(id); },
-                                 *block_images_, NetPlugContext{find_netdev, io_loop_});
+                                 *block_images_, NetPlugContext{find_netdev, io_loop_, &nics_});
   if (!plugs) return std::unexpected(std::move(plugs.error()));
   VirtDeviceWiring wiring{controls, clock_, serial, *this, std::move(*plugs), config_.virtio_mmio_force_legacy};
   rtc_ = add_virt_devices(devices_, std::move(wiring)).rtc;
+  if (!nics_.empty()) {
+    announcer_.emplace(io_loop_, [this] {
+      for (VirtioNet* nic : nics_) nic->send_self_announce();
+    });
+  }
   return devices_.map(memory_);
 }
 

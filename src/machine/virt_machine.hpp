@@ -42,10 +42,13 @@
 #include "memory/memory_backend.hpp"
 #include "machine/virt_migration.hpp"
 #include "migration/cpr_state.hpp"
+#include "net/announcer.hpp"
 #include "net/net_backend.hpp"
 #include "migration/migration.hpp"
 
 namespace godwit {
+
+class VirtioNet;
 
 class VirtMachine final : public PowerControl {
  public:
@@ -117,6 +120,13 @@ class VirtMachine final : public PowerControl {
   IoLoop& io_loop() { return io_loop_; }
   FdStore& fd_store() { return fd_store_; }
   const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
+  const std::vector<std::unique_ptr<NetBackend>>& netdevs() const { return netdevs_; }
+  // QMP announce-self: every NIC sends RARPs of its MAC on that schedule.
+  void announce(const AnnounceParameters& parameters);
+  // An incoming migration's guest runs: the NICs announce themselves with
+  // QEMU's default schedule, and ask the guest to announce itself too
+  // (VIRTIO_NET_S_ANNOUNCE) when its driver can.
+  void announce_after_migration();
   CharBackend* find_chardev(const std::string& id) const;
   const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
   // The disk images (-drive, -blockdev), open. Those of an incoming
@@ -197,6 +207,9 @@ class VirtMachine final : public PowerControl {
   // device tree and the stream sections (virt_devices.cpp).
   BoardDevices devices_;
   GoldfishRtc* rtc_ = nullptr;  // in devices_; polled for its alarm
+  std::vector<VirtioNet*> nics_;  // in devices_
+  // After the devices, so it goes first: its rounds use the NICs.
+  std::optional<Announcer> announcer_;
 
   // What boots, read once; placed again on every reset.
   BootFiles boot_files_;

@@ -188,6 +188,9 @@ void VirtMigration::finish_incoming(const Status& result) {
           migration_->record_pause_ns(now - incoming_stopped_at_ns_);
         }
         machine_.emit({MachineEvent::Kind::kResume});
+        // QEMU's process_incoming_migration_bh: tell the network where the
+        // guest is now.
+        machine_.announce_after_migration();
       } else {
         machine_.set_run_state(RunState::kPaused);
       }

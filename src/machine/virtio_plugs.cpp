@@ -59,7 +59,9 @@ Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, G
       }
       std::array<uint8_t, 6> mac;
       std::copy(std::begin(nic.mac), std::end(nic.mac), mac.begin());
-      plugs.push_back(plug(std::make_unique<VirtioNet>(*backend, net.loop, mac), memory));
+      auto device = std::make_unique<VirtioNet>(*backend, net.loop, mac);
+      if (net.nics != nullptr) net.nics->push_back(device.get());
+      plugs.push_back(plug(std::move(device), memory));
     } else if (device.driver == "virtio-rng-device") {
       auto source = entropy_for(config, device);
       if (!source) return std::unexpected(std::move(source.error()));

@@ -20,6 +20,8 @@
 
 namespace godwit {
 
+class VirtioNet;
+
 // Adds the transport carrying one backend to the board's list, at `info`'s
 // window with `irq`; `legacy` picks the register layout.
 using VirtioPlug = std::move_only_function<void(BoardDevices&, BoardDeviceInfo, IrqLine, bool legacy)>;
@@ -32,9 +34,12 @@ using VirtioPlug = std::move_only_function<void(BoardDevices&, BoardDeviceInfo, 
 // cannot be made (an rng-random file that does not open).
 // What virtio-net-device needs: its -netdev by id (nullptr: none), and
 // the I/O loop its frames go through.
+// `nics` (when given) collects each NIC made, for the self-announcement
+// after a migration.
 struct NetPlugContext {
   std::function<NetBackend*(const std::string&)> find_netdev;
   IoLoop& loop;
+  std::vector<VirtioNet*>* nics = nullptr;
 };
 
 Result<std::vector<VirtioPlug>> make_virtio_plugs(const MachineConfig& config, GuestMemory memory,

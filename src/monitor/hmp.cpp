@@ -1,5 +1,6 @@
 #include "monitor/hmp.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -169,6 +170,30 @@ HmpResult info_chardev(CommandContext& c, const Args&) {
   return text;
 }
 
+// QEMU's layout: each NIC, then its backend indented under it; backends
+// without a NIC after.
+HmpResult info_network(CommandContext& c, const Args&) {
+  std::string text;
+  const NetConfig& net = c.machine.config().net;
+  std::vector<const NetBackend*> shown;
+  for (size_t i = 0; i < net.nics.size(); ++i) {
+    const NicConfig& nic = net.nics[i];
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", nic.mac[0], nic.mac[1], nic.mac[2], nic.mac[3],
+                  nic.mac[4], nic.mac[5]);
+    text += "virtio-net-device." + std::to_string(i) + ": index=0,type=nic,model=virtio-net-device,macaddr=" + mac + "\n";
+    for (const auto& netdev : c.machine.netdevs()) {
+      if (netdev->id() != nic.netdev) continue;
+      text += " \\ " + netdev->info() + "\n";
+      shown.push_back(netdev.get());
+    }
+  }
+  for (const auto& netdev : c.machine.netdevs()) {
+    if (std::find(shown.begin(), shown.end(), netdev.get()) == shown.end()) text += netdev->info() + "\n";
+  }
+  return text;
+}
+
 HmpResult info_version(CommandContext&, const Args&) { return std::string(kGodwitVersion) + " (godwit)\n"; }
 
 HmpResult info_name(CommandContext& c, const Args&) {
@@ -192,6 +217,7 @@ constexpr HmpCommand kInfoCommands[] = {
     {"migrate_capabilities", "", "show current migration capabilities", info_migrate_capabilities},
     {"migrate_parameters", "", "show current migration parameters", info_migrate_parameters},
     {"name", "", "show the current VM name", info_name},
+    {"network", "", "show the network state", info_network},
     {"registers", "[-a|vcpu]",
      "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the "
      "current CPU's registers if no argument is specified)",

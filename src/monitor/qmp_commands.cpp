@@ -134,6 +134,24 @@ QmpResult<Json> stop(CommandContext& context, const Json&) {
 
 QmpResult<Json> cont(CommandContext& context, const Json&) { return from_status(context.machine.cont()); }
 
+// QEMU's announce-self: each NIC sends RARPs of its MAC, `rounds` times
+// (the parameters default to QEMU's announce-* defaults).
+QmpResult<Json> announce_self(CommandContext& context, const Json& arguments) {
+  AnnounceParameters parameters;
+  parameters.initial_ms = arguments.value("initial", parameters.initial_ms);
+  parameters.max_ms = arguments.value("max", parameters.max_ms);
+  parameters.rounds = arguments.value("rounds", parameters.rounds);
+  parameters.step_ms = arguments.value("step", parameters.step_ms);
+  for (auto [name, value] : {std::pair<const char*, int64_t>{"initial", parameters.initial_ms}, {"max", parameters.max_ms},
+                             {"rounds", parameters.rounds}, {"step", parameters.step_ms}}) {
+    if (value < 0 || value > 100000) {
+      return generic_error(std::string("Parameter '") + name + "' expects a value from 0 to 100000");
+    }
+  }
+  context.machine.announce(parameters);
+  return empty_object();
+}
+
 QmpResult<Json> system_reset(CommandContext& context, const Json&) {
   context.machine.system_reset(ShutdownCause::kHostQmpSystemReset);
   return empty_object();
@@ -243,6 +261,12 @@ constexpr ArgSpec kMigrateSetParametersArgs[] = {{"downtime-limit", ArgType::kIn
                                                  {"mode", ArgType::kString, true},
                                                  {"cpr-exec-command", ArgType::kStringList, true}};
 constexpr ArgSpec kMigrateSetCapabilitiesArgs[] = {{"capabilities", ArgType::kArray}};
+constexpr ArgSpec kAnnounceArgs[] = {{"initial", ArgType::kInt, true},
+                                     {"max", ArgType::kInt, true},
+                                     {"rounds", ArgType::kInt, true},
+                                     {"step", ArgType::kInt, true},
+                                     {"interfaces", ArgType::kAny, true},
+                                     {"id", ArgType::kString, true}};
 
 using enum CommandThread;
 constexpr CommandSpec kCommands[] = {
@@ -257,6 +281,7 @@ constexpr CommandSpec kCommands[] = {
     {"stop", {}, kMain, stop},
     {"cont", {}, kMain, cont},
     {"system_reset", {}, kMain, system_reset},
+    {"announce-self", kAnnounceArgs, kMain, announce_self},
     {"system_powerdown", {}, kMain, system_powerdown},
     {"quit", {}, kMain, quit},
     {"pmemsave", kPmemsaveArgs, kMain, pmemsave},
