@@ -7,25 +7,18 @@
 
 #include "block/block_setup.hpp"
 #include "cli/command_line.hpp"
+#include "cli/parse_test_util.hpp"
 
 namespace godwit {
 namespace {
 
-Result<CommandLine> parse(std::initializer_list<std::string> args) {
-  const std::vector<std::string> list(args);
-  return parse_command_line(list);
-}
+using testing::parse;
+using testing::parse_error;
 
 BlockConfig parse_ok(std::initializer_list<std::string> args) {
   auto result = parse(args);
   EXPECT_TRUE(result.has_value()) << result.error().message();
   return result ? result->config.block : BlockConfig{};
-}
-
-std::string parse_error(std::initializer_list<std::string> args) {
-  auto result = parse(args);
-  EXPECT_FALSE(result.has_value());
-  return result ? "" : result.error().message();
 }
 
 BlockPlan plan_of(const BlockConfig& config) {

@@ -10,16 +10,15 @@
 #include <vector>
 
 #include "base/temp_dir_test_util.hpp"
+#include "cli/parse_test_util.hpp"
 
 namespace godwit {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::parse;
+using testing::parse_error;
 
-Result<CommandLine> parse(std::initializer_list<std::string> args) {
-  const std::vector<std::string> list(args);
-  return parse_command_line(list);
-}
+namespace fs = std::filesystem;
 
 MachineConfig parse_ok(std::initializer_list<std::string> args) {
   auto result = parse(args);
@@ -27,12 +26,6 @@ MachineConfig parse_ok(std::initializer_list<std::string> args) {
   if (!result) return {};
   EXPECT_EQ(result->action, CommandLine::Action::kRun);
   return result->config;
-}
-
-std::string parse_error(std::initializer_list<std::string> args) {
-  auto result = parse(args);
-  EXPECT_FALSE(result.has_value());
-  return result ? "" : result.error().message();
 }
 
 const ChardevConfig* find_chardev(const MachineConfig& config, const std::string& id) {
