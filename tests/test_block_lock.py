@@ -153,8 +153,10 @@ def test_cpr_transfer_hands_the_locks_over(request, godwit, qemu, guest, tmp_pat
     wait_migration(source, others=(destination,))
     assert wait_incoming(destination) == "running", new.describe()
     check_destination_runs(destination, cont=False)
+    # The old side shares the new one's descriptor, and so its locks: it
+    # refuses on its own to take the image back.
     reply = source.execute("cont")
-    assert "error" in reply and 'Failed to get "write" lock' in reply["error"]["desc"], reply
+    assert "error" in reply and "handed over to the new process with its locks" in reply["error"]["desc"], reply
     old.stop()
     assert locked_bytes(image) == [100, 101, 201]
     assert 'Failed to get "write" lock' in refused(request, "qemu", guest, tmp_path, image)
