@@ -63,7 +63,7 @@ struct UserNet::Callbacks {
   static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
     UserNet& net = self(opaque);
     const std::span<const uint8_t> frame(static_cast<const uint8_t*>(buf), len);
-    if (net.nic_ == nullptr || !net.nic_->receive(frame)) ++net.dropped_;
+    if (net.nic_ == nullptr || !net.nic_->receive(frame, VnetHeader{})) ++net.dropped_;
     return static_cast<ssize_t>(len);
   }
   static void guest_error(const char* message, void* opaque) {
@@ -156,7 +156,8 @@ UserNet::~UserNet() {
   });
 }
 
-void UserNet::send(std::span<const uint8_t> frame) {
+void UserNet::send(std::span<const uint8_t> frame, const VnetHeader&) {
+  // Never with offloads: the NIC offers them only to backends with a vnet header.
   if (slirp_ != nullptr) slirp_input(slirp_, frame.data(), static_cast<int>(frame.size()));
 }
 

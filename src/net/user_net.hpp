@@ -37,7 +37,7 @@ class UserNet final : public NetBackend, private PollSource {
 
   const std::string& id() const override { return config_.id; }
   void attach(NetReceiver* nic) override { nic_ = nic; }
-  void send(std::span<const uint8_t> frame) override;
+  void send(std::span<const uint8_t> frame, const VnetHeader& header) override;
   std::string info() const override;
 
   uint64_t frames_dropped() const { return dropped_; }

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 class Collector : public NetReceiver {
  public:
-  bool receive(std::span<const uint8_t> frame) override {
+  bool can_receive() override { return true; }
+  bool receive(std::span<const uint8_t> frame, const VnetHeader&) override {
     std::lock_guard lock(mutex_);
     frames_.emplace_back(frame.begin(), frame.end());
     changed_.notify_all();
@@ -78,7 +79,7 @@ TEST(UserNet, TheGatewayAnswersArp) {
   Collector guest;
   (*net)->attach(&guest);
   const auto request = arp_request(0x0a000202);
-  loop.post([&] { (*net)->send(request); });
+  loop.post([&] { (*net)->send(request, VnetHeader{}); });
   const auto reply = guest.wait_for([](const std::vector<uint8_t>& f) {
     return f.size() >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2;  // ARP reply
   });

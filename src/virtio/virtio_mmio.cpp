@@ -340,6 +340,15 @@ VirtioMmio::TransportState VirtioMmio::snapshot_transport() const {
 }
 
 Status VirtioMmio::check_transport(const TransportState& state) const {
+  // A guest that agreed to features this device does not offer here (the
+  // source's NIC had a tap with offloads, this one user networking) would
+  // go on using them.
+  if (const uint64_t extra = state.guest_features & ~host_features(); extra != 0) {
+    char text[64];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(extra));
+    return fail("the guest uses features " + std::string(text) + " that this machine's " +
+                std::string(backend_->name()) + " does not offer");
+  }
   for (unsigned i = 0; i < kMaxQueues; ++i) {
     const Virtqueue::State& queue = state.queues[i].queue;
     if (i >= queues_.size()) {

@@ -35,9 +35,9 @@ constexpr uint8_t kCtrlAnnounceAck = 0;
 constexpr uint8_t kCtrlOk = 0;
 constexpr uint8_t kCtrlErr = 1;
 
-// The largest frame taken from the guest: 64 KiB, as QEMU's NET_BUFSIZE
-// bounds what it hands a backend.
-constexpr uint64_t kMaxFrameBytes = 65536;
+// The largest frame taken from the guest: 64 KiB and its Ethernet header
+// (a TSO segment), as QEMU's NET_BUFSIZE bounds what it hands a backend.
+constexpr uint64_t kMaxFrameBytes = 65536 + 14;
 
 void put_be16(uint8_t* p, uint16_t value) {
   p[0] = static_cast<uint8_t>(value >> 8);
@@ -88,7 +88,18 @@ void VirtioNet::write_config(uint32_t offset, std::span<const uint8_t> in) {
   }
 }
 
-void VirtioNet::features_accepted(uint64_t features) { features_.store(features); }
+void VirtioNet::features_accepted(uint64_t features) {
+  features_.store(features);
+  if (backend_.has_vnet_header()) {
+    backend_.set_offloads(NetOffloads{.csum = (features & kFeatureGuestCsum) != 0,
+                                      .tso4 = (features & kFeatureGuestTso4) != 0,
+                                      .tso6 = (features & kFeatureGuestTso6) != 0,
+                                      .ecn = (features & kFeatureGuestEcn) != 0});
+  }
+  // After a migration's load the queues are set up: a frame that came with
+  // the state, and the backend, may go on.
+  post_resume_receive();
+}
 
 void VirtioNet::driver_ok() {
   // Buffers may have come while the driver was still setting up.
@@ -96,7 +107,8 @@ void VirtioNet::driver_ok() {
 }
 
 void VirtioNet::queue_notify(unsigned index) {
-  // Receive buffers need no kick: the backend's next frame finds them.
+  // New receive buffers: the waiting frame, then the backend's next ones.
+  if (index == kRxQueue) post_resume_receive();
   if (index == kTxQueue) loop_.post([this] { drain_tx(); });
   if (index == kCtrlQueue) loop_.post([this] { drain_ctrl(); });
 }
@@ -104,6 +116,8 @@ void VirtioNet::queue_notify(unsigned index) {
 void VirtioNet::reset() {
   std::lock_guard work(work_mutex_);
   features_.store(0);
+  pending_frame_.clear();
+  if (backend_.has_vnet_header()) backend_.set_offloads(NetOffloads{});
   std::lock_guard lock(mutex_);
   const std::array<uint8_t, 6> mac = default_mac_;
   state_ = State{};
@@ -111,8 +125,13 @@ void VirtioNet::reset() {
 }
 
 void VirtioNet::quiesce() {
-  std::lock_guard work(work_mutex_);
-  quiesced_.store(true);
+  // On the I/O thread: a backend asks can_receive() and then hands its
+  // frame to receive() within one callback there, and must not find the
+  // device quiesced in between, with the frame already read.
+  loop_.run_and_wait([this] {
+    std::lock_guard work(work_mutex_);
+    quiesced_.store(true);
+  });
 }
 
 void VirtioNet::unquiesce() {
@@ -120,9 +139,11 @@ void VirtioNet::unquiesce() {
     std::lock_guard work(work_mutex_);
     quiesced_.store(false);
   }
-  // Frames the guest queued while it stopped, and any kick that came then.
-  if (tx_pending_.exchange(false)) queue_notify(kTxQueue);
+  // Frames the guest queued while it stopped (a kick may have come then),
+  // and the receive side the backend stopped feeding.
+  tx_pending_.store(false);
   queue_notify(kTxQueue);
+  post_resume_receive();
 }
 
 bool VirtioNet::accepts(std::span<const uint8_t> frame) const {
@@ -145,13 +166,50 @@ bool VirtioNet::accepts(std::span<const uint8_t> frame) const {
   return in_table(0, state_.mac_table_first_multi);
 }
 
-bool VirtioNet::receive(std::span<const uint8_t> frame) {
+bool VirtioNet::can_receive() {
   std::lock_guard work(work_mutex_);
   if (quiesced_.load() || transport_ == nullptr || (transport_->status() & kVirtioStatusDriverOk) == 0) return false;
+  return pending_frame_.empty() && transport_->queue(kRxQueue).has_available();
+}
+
+bool VirtioNet::receive(std::span<const uint8_t> frame, const VnetHeader& offered) {
+  std::lock_guard work(work_mutex_);
+  if (quiesced_.load() || transport_ == nullptr || (transport_->status() & kVirtioStatusDriverOk) == 0) return false;
+  if (!pending_frame_.empty() || frame.size() > kMaxReceiveFrameBytes) return false;
   {
     std::lock_guard lock(mutex_);
     if (!accepts(frame)) return true;  // filtered out: taken, and gone
   }
+  // What the guest did not agree to take: a partial checksum without
+  // GUEST_CSUM, a segment larger than a frame without GUEST_TSO. The host
+  // sends neither once the offloads are set; a frame already on its way
+  // when they changed is dropped, as a wire would.
+  const uint64_t features = features_.load();
+  VnetHeader header = offered;
+  if ((features & kFeatureGuestCsum) == 0) {
+    if ((header.flags & VnetHeader::kNeedsCsum) != 0) {
+      ++dropped_;
+      return true;
+    }
+    header.flags = 0;
+  }
+  const uint8_t gso = header.gso_type & static_cast<uint8_t>(~VnetHeader::kGsoEcn);
+  const bool gso_ok = gso == VnetHeader::kGsoNone ||
+                      (gso == VnetHeader::kGsoTcpV4 && (features & kFeatureGuestTso4) != 0) ||
+                      (gso == VnetHeader::kGsoTcpV6 && (features & kFeatureGuestTso6) != 0);
+  if (!gso_ok || ((header.gso_type & VnetHeader::kGsoEcn) != 0 && (features & kFeatureGuestEcn) == 0)) {
+    ++dropped_;
+    return true;
+  }
+  if (deliver(frame, header) == Delivery::kNoRoom) {
+    // Kept until the guest gives more buffers (its next rx kick).
+    pending_frame_.assign(frame.begin(), frame.end());
+    pending_header_ = header;
+  }
+  return true;
+}
+
+VirtioNet::Delivery VirtioNet::deliver(std::span<const uint8_t> frame, const VnetHeader& vnet) {
   Virtqueue& rx = transport_->queue(kRxQueue);
   const bool mergeable = (features_.load() & kFeatureMrgRxbuf) != 0;
   const size_t header = header_bytes();
@@ -165,7 +223,7 @@ bool VirtioNet::receive(std::span<const uint8_t> frame) {
     auto chain = rx.pop();
     if (!chain) {
       for (size_t i = 0; i < chains.size(); ++i) rx.unpop();
-      return false;
+      return Delivery::kNoRoom;
     }
     room += chain->writable_bytes();
     chains.push_back(std::move(*chain));
@@ -174,10 +232,16 @@ bool VirtioNet::receive(std::span<const uint8_t> frame) {
       rx.push(chains.back(), 0);
       rx.notify();
       transport_->mark_broken("virtio-net: a receive buffer without MRG_RXBUF is smaller than a frame");
-      return true;
+      return Delivery::kBroken;
     }
   }
   std::vector<uint8_t> packet(total, 0);
+  packet[0] = vnet.flags;
+  packet[1] = vnet.gso_type;
+  store_le<uint16_t>(packet.data() + 2, vnet.hdr_len);
+  store_le<uint16_t>(packet.data() + 4, vnet.gso_size);
+  store_le<uint16_t>(packet.data() + 6, vnet.csum_start);
+  store_le<uint16_t>(packet.data() + 8, vnet.csum_offset);
   if (header == kHeaderWithBuffersBytes) {
     store_le<uint16_t>(packet.data() + kNumBuffersOffset, static_cast<uint16_t>(chains.size()));
   }
@@ -190,14 +254,27 @@ bool VirtioNet::receive(std::span<const uint8_t> frame) {
   }
   rx.notify();
   ++received_;
-  return true;
+  return Delivery::kDelivered;
+}
+
+void VirtioNet::resume_receive() {
+  {
+    std::lock_guard work(work_mutex_);
+    if (quiesced_.load() || transport_ == nullptr || (transport_->status() & kVirtioStatusDriverOk) == 0) return;
+    if (!pending_frame_.empty()) {
+      if (deliver(pending_frame_, pending_header_) == Delivery::kNoRoom) return;
+      pending_frame_.clear();
+    }
+  }
+  // Outside the lock: the backend may deliver its next frame from here.
+  backend_.receive_ready();
 }
 
 void VirtioNet::drain_tx() {
   // The frames are copied out under the lock and sent after it: a backend
   // may answer at once, from inside send() (libslirp replies to an ARP
   // request there), and that answer comes back through receive().
-  std::vector<std::vector<uint8_t>> frames;
+  std::vector<std::pair<std::vector<uint8_t>, VnetHeader>> frames;
   {
     std::lock_guard work(work_mutex_);
     if (transport_ == nullptr) return;
@@ -213,7 +290,14 @@ void VirtioNet::drain_tx() {
       if (bytes >= header + 14 && bytes - header <= kMaxFrameBytes) {
         std::vector<uint8_t> frame(bytes - header);
         chain->read(header, frame);
-        frames.push_back(std::move(frame));
+        std::array<uint8_t, VnetHeader::kBytes> raw{};
+        chain->read(0, raw);
+        VnetHeader vnet;
+        if (backend_.has_vnet_header()) {
+          vnet = VnetHeader{raw[0], raw[1], load_le<uint16_t>(&raw[2]), load_le<uint16_t>(&raw[4]),
+                            load_le<uint16_t>(&raw[6]), load_le<uint16_t>(&raw[8])};
+        }
+        frames.push_back({std::move(frame), vnet});
       }
       // A buffer too short for a header or too long for a frame is returned
       // unsent, as QEMU drops it.
@@ -222,8 +306,8 @@ void VirtioNet::drain_tx() {
     }
     if (pushed) tx.notify();
   }
-  for (const auto& frame : frames) {
-    backend_.send(frame);
+  for (const auto& [frame, vnet] : frames) {
+    backend_.send(frame, vnet);
     ++sent_;
   }
 }
@@ -333,17 +417,30 @@ void VirtioNet::send_self_announce() {
   put_be16(frame.data() + 20, 3);  // request reverse
   std::copy(mac.begin(), mac.end(), frame.begin() + 22);
   std::copy(mac.begin(), mac.end(), frame.begin() + 32);
-  backend_.send(frame);
+  backend_.send(frame, VnetHeader{});
 }
 
 VirtioNet::State VirtioNet::snapshot() const {
+  std::lock_guard work(work_mutex_);
   std::lock_guard lock(mutex_);
-  return state_;
+  State state = state_;
+  state.pending_frame = pending_frame_;
+  state.pending_header = {pending_header_.flags,    pending_header_.gso_type,   pending_header_.hdr_len,
+                          pending_header_.gso_size, pending_header_.csum_start, pending_header_.csum_offset};
+  return state;
 }
 
 Status VirtioNet::restore(const State& state) {
+  if (state.pending_header[0] > 0xff || state.pending_header[1] > 0xff) {
+    return fail("virtio-net: the waiting frame's header has flags or a GSO type wider than a byte");
+  }
+  std::lock_guard work(work_mutex_);
   std::lock_guard lock(mutex_);
   state_ = state;
+  state_.pending_frame.clear();
+  pending_frame_ = state.pending_frame;
+  const auto& h = state.pending_header;
+  pending_header_ = VnetHeader{static_cast<uint8_t>(h[0]), static_cast<uint8_t>(h[1]), h[2], h[3], h[4], h[5]};
   return {};
 }
 

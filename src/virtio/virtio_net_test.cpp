@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -32,25 +33,37 @@ class FakeBackend final : public NetBackend {
  public:
   const std::string& id() const override { return id_; }
   void attach(NetReceiver* nic) override { nic_ = nic; }
-  void send(std::span<const uint8_t> frame) override {
+  void send(std::span<const uint8_t> frame, const VnetHeader& header) override {
     std::lock_guard lock(mutex_);
     sent_.emplace_back(frame.begin(), frame.end());
+    headers_.push_back(header);
     changed_.notify_all();
   }
   std::string info() const override { return "fake"; }
+  bool has_vnet_header() const override { return vnet_header_; }
+  void set_offloads(const NetOffloads& offloads) override { offloads_ = offloads; }
+  void receive_ready() override { ++ready_calls_; }
 
   std::vector<std::vector<uint8_t>> wait_sent(size_t count) {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, 5s, [&] { return sent_.size() >= count; });
     return sent_;
   }
+  std::vector<VnetHeader> headers() {
+    std::lock_guard lock(mutex_);
+    return headers_;
+  }
   NetReceiver* nic_ = nullptr;
+  bool vnet_header_ = false;
+  NetOffloads offloads_;
+  std::atomic<int> ready_calls_ = 0;
 
  private:
   std::string id_ = "n0";
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::vector<uint8_t>> sent_;
+  std::vector<VnetHeader> headers_;
 };
 
 std::vector<uint8_t> frame_to(std::array<uint8_t, 6> destination, size_t size, uint8_t fill) {
@@ -73,9 +86,9 @@ struct NetRig {
     driver.driver_ok();
   }
   // Runs a receive on the I/O thread, as a backend does.
-  bool deliver(const std::vector<uint8_t>& frame) {
+  bool deliver(const std::vector<uint8_t>& frame, const VnetHeader& header = {}) {
     bool taken = false;
-    loop.run_and_wait([&] { taken = backend.nic_->receive(frame); });
+    loop.run_and_wait([&] { taken = backend.nic_->receive(frame, header); });
     return taken;
   }
   // A control command; returns the ack byte.
@@ -142,8 +155,92 @@ TEST(VirtioNet, AFrameSpansMergeableBuffersAndSaysHowMany) {
   EXPECT_EQ(rig.ram.u16(kRamBase + 0x40000 + 10), 2);  // num_buffers
   EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + 988, rig.ram.at(kRamBase + 0x40000 + 12)));
   EXPECT_TRUE(std::equal(frame.begin() + 988, frame.end(), rig.ram.at(kRamBase + 0x41000)));
-  // No buffers left: refused, nothing written.
-  EXPECT_FALSE(rig.deliver(frame));
+  // No buffers left: the frame waits, and the next is refused.
+  EXPECT_TRUE(rig.deliver(frame));
+  bool can = true;
+  rig.loop.run_and_wait([&] { can = rig.backend.nic_->can_receive(); });
+  EXPECT_FALSE(can);
+  EXPECT_FALSE(rig.deliver(frame_to(kMac, 60, 1)));
+  // A buffer and its kick: the waiting frame goes in, and the backend hears
+  // it may send again.
+  rig.driver.add(0, {{kRamBase + 0x42000, 2048, true}});
+  rig.driver.kick(0);
+  rig.loop.run_and_wait([] {});
+  UsedElement third{};
+  ASSERT_TRUE(rig.driver.next_used(0, third));
+  EXPECT_EQ(third.length, 12u + 1500);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), rig.ram.at(kRamBase + 0x42000 + 12)));
+  EXPECT_GE(rig.backend.ready_calls_.load(), 1);
+}
+
+TEST(VirtioNet, OffloadsAreOfferedOnlyOverAVnetHeaderAndPassBothWays) {
+  {
+    NetRig plain;
+    EXPECT_EQ(plain.transport.device().device_features() & VirtioNet::kOffloadFeatures, 0u);
+  }
+  NetRig rig;
+  rig.backend.vnet_header_ = true;
+  EXPECT_EQ(rig.transport.device().device_features() & VirtioNet::kOffloadFeatures, VirtioNet::kOffloadFeatures);
+  rig.start(VirtioNet::kFeatureMac | VirtioNet::kFeatureMrgRxbuf | VirtioNet::kFeatureCsum |
+            VirtioNet::kFeatureGuestCsum | VirtioNet::kFeatureGuestTso4 | VirtioNet::kFeatureHostTso4);
+  EXPECT_EQ(rig.backend.offloads_, (NetOffloads{.csum = true, .tso4 = true}));
+
+  // Transmit: the guest's header reaches the backend as it wrote it.
+  const auto frame = frame_to({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 60, 0x5a);
+  const uint64_t buffer = kRamBase + 0x40000;
+  const uint8_t header[12] = {1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0};
+  std::copy(header, header + 12, rig.ram.at(buffer));
+  std::copy(frame.begin(), frame.end(), rig.ram.at(buffer + 12));
+  rig.driver.add(1, {{buffer, 12 + 60, false}});
+  rig.driver.kick(1);
+  ASSERT_EQ(rig.backend.wait_sent(1).size(), 1u);
+  EXPECT_EQ(rig.backend.headers()[0], (VnetHeader{1, 1, 54, 1448, 34, 16}));
+
+  // Receive: a TSO4 segment with a partial checksum goes in with its header;
+  // a TSO6 one, which the guest did not agree to, is dropped.
+  rig.driver.add(0, {{kRamBase + 0x50000, 4096, true}});
+  const VnetHeader tso4{VnetHeader::kNeedsCsum, VnetHeader::kGsoTcpV4, 66, 1448, 34, 16};
+  ASSERT_TRUE(rig.deliver(frame_to(kMac, 3000, 7), tso4));
+  UsedElement used{};
+  ASSERT_TRUE(rig.driver.next_used(0, used));
+  EXPECT_EQ(*rig.ram.at(kRamBase + 0x50000), VnetHeader::kNeedsCsum);
+  EXPECT_EQ(*rig.ram.at(kRamBase + 0x50001), VnetHeader::kGsoTcpV4);
+  EXPECT_EQ(rig.ram.u16(kRamBase + 0x50004), 1448);
+  EXPECT_TRUE(rig.deliver(frame_to(kMac, 3000, 8), VnetHeader{0, VnetHeader::kGsoTcpV6, 0, 1448, 0, 0}));
+  EXPECT_EQ(rig.transport.device().frames_dropped(), 1u);
+  EXPECT_FALSE(rig.driver.next_used(0, used));
+
+  // A reset takes the offloads back from the host.
+  rig.transport.write(VirtioMmio::kStatus, 4, 0);
+  EXPECT_EQ(rig.backend.offloads_, NetOffloads{});
+}
+
+TEST(VirtioNet, AWaitingFrameTravelsInTheStateAndArrivesAfterTheLoad) {
+  NetRig source;
+  source.start(VirtioNet::kFeatureMac | VirtioNet::kFeatureMrgRxbuf);
+  source.driver.add(0, {{kRamBase + 0x40000, 500, true}});
+  const auto frame = frame_to(kMac, 1400, 0x3c);
+  ASSERT_TRUE(source.deliver(frame));  // too big for one 500-byte buffer: it waits
+  source.transport.device().quiesce();
+  EXPECT_EQ(source.transport.device().snapshot().pending_frame, frame);
+
+  NetRig destination;
+  std::copy(source.ram.at(kRamBase), source.ram.at(kRamBase) + 0x80000, destination.ram.at(kRamBase));
+  ASSERT_TRUE(testing::load_bytes(destination.transport, testing::save_bytes(source.transport)));
+  destination.loop.run_and_wait([] {});
+  for (unsigned i = 0; i < 3; ++i) destination.driver.ring(i) = source.driver.ring(i);  // the same guest
+  destination.driver.add(0, {{kRamBase + 0x41000, 2048, true}});
+  destination.driver.kick(0);
+  destination.loop.run_and_wait([] {});
+  UsedElement used{};
+  // The driver's view: the used ring in RAM the destination now writes.
+  ASSERT_TRUE(destination.driver.next_used(0, used));
+  EXPECT_EQ(used.length, 500u);
+  ASSERT_TRUE(destination.driver.next_used(0, used));
+  EXPECT_EQ(used.length, 12u + 1400 - 500);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + 488, destination.ram.at(kRamBase + 0x40000 + 12)));
+  EXPECT_TRUE(std::equal(frame.begin() + 488, frame.end(), destination.ram.at(kRamBase + 0x41000)));
+  EXPECT_TRUE(destination.transport.device().snapshot().pending_frame.empty());
 }
 
 TEST(VirtioNet, TheControlQueueSetsTheReceiveFilter) {

@@ -204,6 +204,14 @@ std::optional<DescriptorChain> Virtqueue::pop() {
   return chain;
 }
 
+bool Virtqueue::has_available() const {
+  std::lock_guard lock(mutex_);
+  if (!state_.ready || state_.broken || state_.num == 0 || !rings_in_ram().empty()) return false;
+  uint16_t avail_idx = 0;
+  if (!read_u16(state_.avail + 2, avail_idx)) return false;
+  return avail_idx != state_.last_avail_idx;
+}
+
 std::string Virtqueue::pop_locked(std::optional<DescriptorChain>& out) {
   if (std::string why = rings_in_ram(); !why.empty()) return why;
   const uint16_t num = state_.num;

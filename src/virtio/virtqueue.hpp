@@ -150,6 +150,8 @@ class Virtqueue {
   // --- the backend (any thread) ---
   // The next available chain, or nothing (empty, not ready, or broken).
   std::optional<DescriptorChain> pop();
+  // Whether pop() would find a chain (without reading it).
+  bool has_available() const;
   // Gives the chain popped last back to the available ring, to be popped
   // again (QEMU's virtqueue_unpop): for a backend that looked at a buffer
   // and cannot use it yet.
