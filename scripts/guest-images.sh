@@ -4,7 +4,8 @@
 #   scripts/guest-images.sh [OUTDIR]        (default: build/guest-images)
 #
 # OUTDIR/Image              Debian's riscv64 kernel (an uncompressed RISC-V Image)
-# OUTDIR/initramfs.cpio.gz  busybox-static, the virtio/ext4 modules, guests/linux/init
+# OUTDIR/initramfs.cpio.gz  busybox-static, the virtio/ext4 modules, guests/linux/init,
+#                           /bin/netecho (guests/linux/netecho.c)
 # OUTDIR/disk.img           64 MiB ext4 holding /workload (guests/linux/workload.c)
 # OUTDIR/workload           the same workload binary (static riscv64)
 # OUTDIR/manifest.txt       package versions, sizes, the command line to boot it
@@ -29,6 +30,7 @@ suite=trixie
 disk_mib=64
 init_src=$root/guests/linux/init
 workload_src=$root/guests/linux/workload.c
+netecho_src=$root/guests/linux/netecho.c
 outputs=(Image initramfs.cpio.gz disk.img workload manifest.txt)
 # Modules the guest loads, beyond what the kernel has built in (virtio core,
 # virtio-console, hw_random, crc32): the virtio-mmio transport, block, entropy and
@@ -43,7 +45,7 @@ wanted_net_modules=(virtio_net)
 log() { echo "guest-images: $*"; }
 die() { echo "guest-images: $*" >&2; exit 1; }
 
-inputs_hash=$(cat "$0" "$root/scripts/debian-mirror.sh" "$init_src" "$workload_src" \
+inputs_hash=$(cat "$0" "$root/scripts/debian-mirror.sh" "$init_src" "$workload_src" "$netecho_src" \
               | sha256sum | cut -d' ' -f1)
 complete=yes
 for f in "${outputs[@]}"; do [ -f "$out/$f" ] || complete=no; done
@@ -112,6 +114,8 @@ cp "$vmlinux" "$out/Image.new"
 
 # --- The workload. ---
 riscv64-linux-gnu-gcc -static -O2 -s -Wall -Wextra -Werror -o "$out/workload.new" "$workload_src"
+# The TCP echo server the network tests stream through (in the initramfs).
+riscv64-linux-gnu-gcc -static -O2 -s -Wall -Wextra -Werror -o "$work/netecho" "$netecho_src"
 
 # --- The initramfs. ---
 initrd=$work/initrd
@@ -119,7 +123,8 @@ mkdir -p "$initrd/bin" "$initrd/lib/modules" "$initrd/dev" "$initrd/proc" "$init
          "$initrd/mnt/data" "$initrd/tmp"
 cp "$work/pkg/usr/bin/busybox" "$initrd/bin/busybox"
 cp "$init_src" "$initrd/init"
-chmod 755 "$initrd/init" "$initrd/bin/busybox"
+cp "$work/netecho" "$initrd/bin/netecho"
+chmod 755 "$initrd/init" "$initrd/bin/busybox" "$initrd/bin/netecho"
 
 # Module name (dashes and underscores alike) -> path of its .ko.xz.
 declare -A module_file

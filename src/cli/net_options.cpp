@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "cli/option_handlers.hpp"
 
@@ -12,6 +14,7 @@ namespace {
 
 constexpr std::string_view kUserKeys[] = {"type", "id", "net", "host", "dns", "dhcpstart", "restrict", "hostname",
                                           "hostfwd", "ipv4", "ipv6"};
+constexpr std::string_view kTapKeys[] = {"type", "id", "ifname", "fd", "script", "downscript", "vnet_hdr"};
 
 Result<uint32_t> ipv4_address(std::string_view key, std::string_view text) {
   in_addr address{};
@@ -126,6 +129,50 @@ Status read_user_options(const KeyValueList& list, UserNetConfig& user) {
   return {};
 }
 
+// The tap backend's options from `list` (keys already checked).
+Status read_tap_options(const KeyValueList& list, TapNetConfig& tap) {
+  tap.ifname = list.get("ifname").value_or("");
+  if (tap.ifname.size() >= 16) return fail("Parameter 'ifname': '" + tap.ifname + "' is longer than 15 characters");
+  if (auto text = list.get("fd")) {
+    int fd = -1;
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), fd);
+    if (error != std::errc() || end != text->data() + text->size() || fd < 0) {
+      return fail("Parameter 'fd' expects a file descriptor number, not '" + *text + "'");
+    }
+    for (std::string_view key : {"ifname", "script", "downscript"}) {
+      if (list.get(key)) return fail("ifname=, script= and downscript= are invalid with fd=");
+    }
+    tap.fd = fd;
+    tap.script = "no";
+    tap.downscript = "no";
+  }
+  if (auto script = list.get("script")) tap.script = *script;
+  if (auto script = list.get("downscript")) tap.downscript = *script;
+  auto vnet = list.get_bool("vnet_hdr");
+  if (!vnet) return std::unexpected(vnet.error());
+  if (vnet->has_value()) tap.vnet_hdr = **vnet ? TapNetConfig::VnetHeader::kOn : TapNetConfig::VnetHeader::kOff;
+  return {};
+}
+
+// type=user or type=tap and that backend's options.
+Status read_backend(KeyValueList& list, std::span<const std::string_view> extra_keys, NetdevConfig& netdev) {
+  const std::string type = list.get("type").value_or("");
+  std::vector<std::string_view> keys(extra_keys.begin(), extra_keys.end());
+  if (type == "user") {
+    keys.insert(keys.end(), std::begin(kUserKeys), std::end(kUserKeys));
+    if (auto status = list.check_keys(keys); !status) return status;
+    netdev.kind = NetdevConfig::Kind::kUser;
+    return read_user_options(list, netdev.user);
+  }
+  if (type == "tap") {
+    keys.insert(keys.end(), std::begin(kTapKeys), std::end(kTapKeys));
+    if (auto status = list.check_keys(keys); !status) return status;
+    netdev.kind = NetdevConfig::Kind::kTap;
+    return read_tap_options(list, netdev.tap);
+  }
+  return fail("Parameter 'type' does not accept value '" + type + "' (godwit's backends: user, tap)");
+}
+
 Status add_netdev(ParseState& state, NetdevConfig netdev) {
   for (const NetdevConfig& other : state.config().net.netdevs) {
     if (other.id == netdev.id) return fail("Duplicate ID '" + netdev.id + "' for netdev");
@@ -154,38 +201,26 @@ Result<std::array<uint8_t, 6>> parse_mac(std::string_view text) {
 Status handle_netdev(ParseState& state, std::string_view argument) {
   auto list = KeyValueList::parse(argument, "type");
   if (!list) return std::unexpected(std::move(list.error()));
-  const std::string type = list->get("type").value_or("");
-  if (type != "user") {
-    return fail("Parameter 'type' does not accept value '" + type + "' (godwit's backends: user)");
-  }
-  if (auto status = list->check_keys(kUserKeys); !status) return status;
   NetdevConfig netdev;
+  if (auto status = read_backend(*list, {}, netdev); !status) return status;
   netdev.id = list->get("id").value_or("");
   if (netdev.id.empty()) return fail("Parameter 'id' is missing");
   netdev.origin = "-netdev " + std::string(argument);
-  if (auto status = read_user_options(*list, netdev.user); !status) return status;
   return add_netdev(state, std::move(netdev));
 }
 
 Status handle_nic(ParseState& state, std::string_view argument) {
   auto list = KeyValueList::parse(argument, "type");
   if (!list) return std::unexpected(std::move(list.error()));
-  const std::string type = list->get("type").value_or("");
-  if (type != "user") {
-    return fail("Parameter 'type' does not accept value '" + type + "' (godwit's backends: user)");
-  }
-  std::vector<std::string_view> keys(std::begin(kUserKeys), std::end(kUserKeys));
-  keys.push_back("model");
-  keys.push_back("mac");
-  if (auto status = list->check_keys(keys); !status) return status;
+  constexpr std::string_view kNicKeys[] = {"model", "mac"};
+  NetdevConfig netdev;
+  if (auto status = read_backend(*list, kNicKeys, netdev); !status) return status;
   const std::string model = list->get("model").value_or("virtio-net-device");
   if (model != "virtio-net-device" && model != "virtio") {
     return fail("unsupported NIC model '" + model + "' (godwit's virt board has virtio-net-device)");
   }
-  NetdevConfig netdev;
   netdev.id = list->get("id").value_or("__org.qemu.nic" + std::to_string(state.nic_index++));
   netdev.origin = "-nic " + std::string(argument);
-  if (auto status = read_user_options(*list, netdev.user); !status) return status;
   NicConfig nic;
   nic.netdev = netdev.id;
   nic.origin = netdev.origin;

@@ -13,6 +13,7 @@
 #include "machine/device_tree.hpp"
 #include "machine/virt_devices.hpp"
 #include "machine/virt_memory_map.hpp"
+#include "net/tap_net.hpp"
 #include "net/user_net.hpp"
 #include "virtio/virtio_net.hpp"
 
@@ -164,9 +165,27 @@ void VirtMachine::announce_after_migration() {
 
 Status VirtMachine::create_netdevs() {
   for (const NetdevConfig& netdev : config_.net.netdevs) {
-    auto backend = UserNet::create(netdev, io_loop_);
+    Result<std::unique_ptr<NetBackend>> backend = fail("no backend");
+    if (netdev.kind == NetdevConfig::Kind::kTap) {
+      // cpr-transfer and cpr-exec: the old program's tap, with the frames
+      // waiting in its queue.
+      CprFd* handed = handed_over_ != nullptr ? handed_over_->find(cpr_netdev_fd_name(netdev.id)) : nullptr;
+      backend = TapNet::create(netdev, io_loop_, handed != nullptr ? handed->take() : -1);
+    } else {
+      backend = UserNet::create(netdev, io_loop_);
+    }
     if (!backend) return std::unexpected(std::move(backend.error()));
     netdevs_.push_back(std::move(*backend));
+  }
+  if (handed_over_ != nullptr) {
+    // A tap the old program had and this one does not: the guest's link
+    // would be cut, and its frames read by nobody.
+    for (const CprFd& fd : handed_over_->fds) {
+      if (fd.fd() >= 0 && fd.name().starts_with("netdev:")) {
+        return fail("cpr: the old program handed over netdev '" + fd.name().substr(7) +
+                    "', which this machine does not have (or not as a tap)");
+      }
+    }
   }
   return {};
 }
@@ -367,6 +386,13 @@ Status VirtMachine::cont() {
   // After a migration (either side) the images may be inactive: QEMU's cont
   // takes the locks back first, and refuses while another process has them.
   if (auto status = block_images_->activate_all(); !status) return status;
+  // A tap handed over under CPR is the new program's: two readers would
+  // split the guest's frames between them.
+  for (const auto& netdev : netdevs_) {
+    if (netdev->handed_over()) {
+      return fail("netdev '" + netdev->id() + "' was handed over to the new process (cpr)");
+    }
+  }
   resume();
   emit({MachineEvent::Kind::kResume});
   return {};

@@ -77,6 +77,11 @@ Result<std::vector<CprFdRef>> VirtMigration::cpr_fds() {
   for (const auto& image : machine_.block_images().handover_fds()) {
     fds.push_back({cpr_block_fd_name(image.node_name), 0, image.fd});
   }
+  // Taps, with the frames waiting in their queues: the new program reads
+  // on where this one stopped.
+  for (const auto& netdev : machine_.netdevs()) {
+    if (netdev->handover_fd() >= 0) fds.push_back({cpr_netdev_fd_name(netdev->id()), 0, netdev->handover_fd()});
+  }
   // The connections of monitors and serial ports, for a new program that
   // has the same chardevs to take over.
   for (const auto& chardev : machine_.chardevs()) {
@@ -144,7 +149,10 @@ void VirtMigration::finish_outgoing(bool success) {
   (void)machine_.run_on_main_and_wait([this, success] {
     if (machine_.run_state() != RunState::kFinishMigrate) return;  // never switched over: nothing to give back
     if (success) {
-      if (images_travel_) machine_.block_images().hand_over_all();
+      if (images_travel_) {
+        machine_.block_images().hand_over_all();
+        for (const auto& netdev : machine_.netdevs()) netdev->hand_over();
+      }
       machine_.set_run_state(RunState::kPostmigrate);
       return;
     }

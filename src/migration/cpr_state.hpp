@@ -42,6 +42,8 @@ inline constexpr uint32_t kCprMaxNameBytes = 256;
 inline std::string cpr_fd_name(const std::string& backend_id) { return "memory-backend:" + backend_id; }
 // The name a disk image's descriptor travels under: its file node's name.
 inline std::string cpr_block_fd_name(const std::string& node_name) { return "block:" + node_name; }
+// The name a network backend's descriptor (a tap's) travels under.
+inline std::string cpr_netdev_fd_name(const std::string& netdev_id) { return "netdev:" + netdev_id; }
 
 // A descriptor to hand over: `name` says what it is ("ram0" for a memory
 // backend's id), `fd` is borrowed.

@@ -85,7 +85,8 @@ class NetBackend {
   // (tap's), or -1; and, once it has the guest, that it did: this side then
   // leaves the device to it (no downscript, no reading).
   virtual int handover_fd() const { return -1; }
-  virtual void handed_over() {}
+  virtual void hand_over() {}
+  virtual bool handed_over() const { return false; }
 };
 
 }  // namespace godwit

@@ -33,11 +33,25 @@ struct UserNetConfig {
   std::vector<HostForward> forwards;
 };
 
+// -netdev tap: a tap device opened by name (created when missing, which
+// needs CAP_NET_ADMIN) or one inherited as a descriptor (fd=N). The
+// scripts run with the interface's name once it is open and when it
+// closes, as QEMU's; "no" (or fd=) runs none.
+struct TapNetConfig {
+  std::string ifname;  // empty: the kernel picks tapN
+  int fd = -1;
+  std::string script = "/etc/qemu-ifup";
+  std::string downscript = "/etc/qemu-ifdown";
+  enum class VnetHeader { kAuto, kOn, kOff };
+  VnetHeader vnet_hdr = VnetHeader::kAuto;
+};
+
 struct NetdevConfig {
-  enum class Kind { kUser };
+  enum class Kind { kUser, kTap };
   Kind kind = Kind::kUser;
   std::string id;
   UserNetConfig user;
+  TapNetConfig tap;
   std::string origin;  // the option as typed, for errors
 };
 
