@@ -67,9 +67,40 @@ TEST(NetOptions, NicIsANetdevAndItsDeviceInOne) {
   EXPECT_EQ(config.devices[0].driver, "virtio-net-device");
 }
 
+TEST(NetOptions, NetdevTapByNameOrDescriptor) {
+  const MachineConfig config = parse_ok({"-netdev", "tap,id=t0,ifname=tap0,script=no,downscript=/bin/true,vnet_hdr=on",
+                                         "-netdev", "tap,id=t1,fd=5", "-nic", "tap,ifname=tap2,mac=52:54:00:00:00:09"});
+  ASSERT_EQ(config.net.netdevs.size(), 3u);
+  const TapNetConfig& named = config.net.netdevs[0].tap;
+  EXPECT_EQ(config.net.netdevs[0].kind, NetdevConfig::Kind::kTap);
+  EXPECT_EQ(named.ifname, "tap0");
+  EXPECT_EQ(named.fd, -1);
+  EXPECT_EQ(named.script, "no");
+  EXPECT_EQ(named.downscript, "/bin/true");
+  EXPECT_EQ(named.vnet_hdr, TapNetConfig::VnetHeader::kOn);
+  const TapNetConfig& inherited = config.net.netdevs[1].tap;
+  EXPECT_EQ(inherited.fd, 5);
+  EXPECT_EQ(inherited.script, "no");  // a descriptor runs no scripts
+  EXPECT_EQ(inherited.vnet_hdr, TapNetConfig::VnetHeader::kAuto);
+  // QEMU's default scripts, and -nic's own device.
+  EXPECT_EQ(config.net.netdevs[2].tap.script, "/etc/qemu-ifup");
+  EXPECT_EQ(config.net.netdevs[2].tap.downscript, "/etc/qemu-ifdown");
+  ASSERT_EQ(config.net.nics.size(), 1u);
+  EXPECT_EQ(config.net.nics[0].netdev, config.net.netdevs[2].id);
+}
+
 TEST(NetOptions, BadInputNamesTheOption) {
-  EXPECT_EQ(parse_error({"-netdev", "tap,id=t0"}),
-            "-netdev tap,id=t0: Parameter 'type' does not accept value 'tap' (godwit's backends: user)");
+  EXPECT_EQ(parse_error({"-netdev", "socket,id=t0"}),
+            "-netdev socket,id=t0: Parameter 'type' does not accept value 'socket' (godwit's backends: user, tap)");
+  EXPECT_EQ(parse_error({"-netdev", "tap,id=t0,fd=3,ifname=tap0"}),
+            "-netdev tap,id=t0,fd=3,ifname=tap0: ifname=, script= and downscript= are invalid with fd=");
+  EXPECT_EQ(parse_error({"-netdev", "tap,id=t0,fd=three"}),
+            "-netdev tap,id=t0,fd=three: Parameter 'fd' expects a file descriptor number, not 'three'");
+  EXPECT_EQ(parse_error({"-netdev", "tap,id=t0,hostfwd=tcp::1-:2"}),
+            "-netdev tap,id=t0,hostfwd=tcp::1-:2: invalid parameter 'hostfwd'");
+  EXPECT_EQ(parse_error({"-netdev", "tap,id=t0,ifname=averyveryverylongname"}),
+            "-netdev tap,id=t0,ifname=averyveryverylongname: Parameter 'ifname': 'averyveryverylongname' is longer "
+            "than 15 characters");
   EXPECT_EQ(parse_error({"-netdev", "user"}), "-netdev user: Parameter 'id' is missing");
   EXPECT_EQ(parse_error({"-netdev", "user,id=n0,colour=red"}), "-netdev user,id=n0,colour=red: invalid parameter 'colour'");
   EXPECT_EQ(parse_error({"-netdev", "user,id=n0", "-netdev", "user,id=n0"}),
