@@ -38,14 +38,15 @@ apt-get update -qq || true
 # disk image and its checks (mkfs.ext4 -d, debugfs, e2fsck), the riscv64 Linux
 # cross compiler and C library for the static guest workload, xz-utils for the
 # kernel's compressed modules, debian-archive-keyring to verify the riscv64
-# packages apt fetches.
+# packages apt fetches. iproute2 (ip, bridge): the tap tests' network
+# namespace, bridge and tap devices.
 apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config make \
   libfdt-dev device-tree-compiler nlohmann-json3-dev libslirp-dev libglib2.0-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
   python3 python3-pytest gzip \
-  cpio e2fsprogs xz-utils debian-archive-keyring \
+  cpio e2fsprogs xz-utils debian-archive-keyring iproute2 \
   gcc-riscv64-linux-gnu libc6-dev-riscv64-cross >/dev/null
 
 if ! apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-riscv >/dev/null 2>&1; then
