@@ -294,6 +294,29 @@ TEST(VirtioNet, ASmallBufferWithoutMergeableBuffersBreaksTheDeviceNotGodwit) {
   EXPECT_TRUE(rig.driver.reg(VirtioMmio::kStatus) & kVirtioStatusNeedsReset);
 }
 
+TEST(VirtioNet, HostileTransmitDescriptorsBreakTheDeviceNotGodwit) {
+  NetRig rig;
+  rig.backend.vnet_header_ = true;
+  rig.start(VirtioNet::kFeatureMac | VirtioNet::kFeatureMrgRxbuf | VirtioNet::kFeatureCsum);
+  // A header claiming a checksum far past the frame goes to the backend as
+  // written (the host kernel judges it); a buffer outside guest RAM breaks
+  // the queue: NEEDS_RESET, nothing sent from it, and the device still
+  // answers its registers.
+  const uint64_t buffer = kRamBase + 0x40000;
+  const uint8_t header[12] = {1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0};
+  std::copy(header, header + 12, rig.ram.at(buffer));
+  std::fill_n(rig.ram.at(buffer + 12), 60, 0x42);
+  rig.driver.add(1, {{buffer, 12 + 60, false}});
+  rig.driver.add(1, {{0x7000'0000'0000, 4096, false}});
+  rig.driver.kick(1);
+  ASSERT_EQ(rig.backend.wait_sent(1).size(), 1u);
+  EXPECT_EQ(rig.backend.headers()[0].csum_start, 0xffff);
+  rig.loop.run_and_wait([] {});
+  EXPECT_TRUE(rig.driver.reg(VirtioMmio::kStatus) & kVirtioStatusNeedsReset);
+  EXPECT_EQ(rig.backend.wait_sent(1).size(), 1u);
+  EXPECT_EQ(rig.driver.reg(VirtioMmio::kDeviceId), kVirtioIdNet);
+}
+
 TEST(VirtioNet, APausedDeviceTakesNothingAndSendsOnceItGoesOn) {
   NetRig rig;
   rig.start(VirtioNet::kFeatureMac | VirtioNet::kFeatureMrgRxbuf);
