@@ -5,6 +5,7 @@ port 80 and fetches a file from the host; the host reaches the guest's
 server through hostfwd. A live migration keeps the NIC's state: the guest
 serves on at the destination."""
 import hashlib
+import json
 import http.server
 import pathlib
 import re
@@ -150,4 +151,71 @@ def test_a_live_migrated_guest_serves_on_at_the_destination(godwit, linux_images
         if destination is not None and destination.poll() is None:
             destination.kill()
             destination.wait()
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def test_hostfwd_serves_on_after_cpr_transfer_and_cpr_exec(godwit, linux_images, tmp_path, host_server):
+    """The new process takes the hostfwd port once the old one lets it go (at
+    the switchover); connections made before end with the old process, as
+    libslirp cannot hand its TCP state over, and new ones reach the guest."""
+    sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwnetcpr", dir="/tmp"))
+    port = free_port()
+    qmp = sockdir / "old.sock"
+    memfd = ["-M", "virt,memory-backend=ram0", "-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on"]
+    old = boot(godwit, linux_images, tmp_path, "old", port, host_server[0],
+               extra=memfd + ["-qmp", f"unix:{qmp},server=on,wait=off"])
+    new = None
+    try:
+        check_network(old, port, host_server)
+        main = {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "m.sock")}}
+        cpr = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "c.sock")}}
+        new_qmp = sockdir / "new.sock"
+        cmd = [arg if arg != f"unix:{qmp},server=on,wait=off" else f"unix:{new_qmp},server=on,wait=off"
+               for arg in old.cmd]
+        cmd = [arg.replace(str(tmp_path / "old" / "console.log"), str(tmp_path / "new-console.log")) for arg in cmd]
+        (tmp_path / "new-console.log").write_bytes(b"")
+        new_stderr = tmp_path / "new.stderr"
+        new = subprocess.Popen(cmd + ["-incoming", f"unix:{sockdir / 'm.sock'}", "-incoming", json.dumps(cpr)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(new_stderr, "wb"))
+        deadline = time.monotonic() + 30
+        while not (sockdir / "c.sock").exists():
+            assert new.poll() is None and time.monotonic() < deadline, new_stderr.read_text()
+            time.sleep(0.02)
+        src = QMPClient(qmp, timeout=30, alive=lambda: old.proc.poll() is None)
+        assert "return" in src.execute("migrate-set-parameters", {"mode": "cpr-transfer"})
+        assert "return" in src.execute("migrate", {"channels": [main, cpr]})
+        deadline = time.monotonic() + 60
+        while (info := src.execute("query-migrate")["return"]).get("status") != "completed":
+            assert info.get("status") not in ("failed", "cancelled"), f"{info}\n{new_stderr.read_text()}"
+            assert time.monotonic() < deadline, info
+            time.sleep(0.05)
+        # The same port now reaches the guest through the new process.
+        assert fetch(port, "seq.txt") == SEQ
+        reply = src.execute("cont")
+        assert "handed over to the new process" in reply.get("error", {}).get("desc", ""), reply
+        assert "return" in src.execute("quit")
+        old.proc.wait(timeout=30)
+
+        # cpr-exec: the new process execs godwit again.
+        dst = QMPClient(new_qmp, timeout=30, alive=lambda: new.poll() is None)
+        state = tmp_path / "vm.state"
+        after = cmd + ["-incoming", f"file:{state}"]
+        assert "return" in dst.execute("migrate-set-parameters", {"mode": "cpr-exec", "cpr-exec-command": after})
+        assert "return" in dst.execute("migrate", {"uri": f"file:{state}"})
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if dst.execute("query-status")["return"]["status"] == "running":
+                    break
+            except OSError:
+                pass
+            assert new.poll() is None and time.monotonic() < deadline, new_stderr.read_text()
+            time.sleep(0.05)
+        assert fetch(port, "seq.txt") == SEQ
+        assert "Could not set up host forwarding" not in new_stderr.read_text()
+    finally:
+        old.stop()
+        if new is not None and new.poll() is None:
+            new.kill()
+            new.wait()
         shutil.rmtree(sockdir, ignore_errors=True)

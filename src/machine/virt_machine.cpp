@@ -172,7 +172,9 @@ Status VirtMachine::create_netdevs() {
       CprFd* handed = handed_over_ != nullptr ? handed_over_->find(cpr_netdev_fd_name(netdev.id)) : nullptr;
       backend = TapNet::create(netdev, io_loop_, handed != nullptr ? handed->take() : -1);
     } else {
-      backend = UserNet::create(netdev, io_loop_);
+      // After cpr-transfer the old program keeps its hostfwd ports until
+      // the switchover: the forwards come up once it lets them go.
+      backend = UserNet::create(netdev, io_loop_, /*after_cpr=*/handed_over_ != nullptr);
     }
     if (!backend) return std::unexpected(std::move(backend.error()));
     netdevs_.push_back(std::move(*backend));
@@ -386,12 +388,11 @@ Status VirtMachine::cont() {
   // After a migration (either side) the images may be inactive: QEMU's cont
   // takes the locks back first, and refuses while another process has them.
   if (auto status = block_images_->activate_all(); !status) return status;
-  // A tap handed over under CPR is the new program's: two readers would
-  // split the guest's frames between them.
-  for (const auto& netdev : netdevs_) {
-    if (netdev->handed_over()) {
-      return fail("netdev '" + netdev->id() + "' was handed over to the new process (cpr)");
-    }
+  // After cpr-transfer the new process runs this very RAM, disks and taps:
+  // two guests on them would destroy both.
+  if (guest_handed_over_) {
+    return fail("The guest was handed over to the new process (cpr): its RAM, disks and network are that "
+                "process's now");
   }
   resume();
   emit({MachineEvent::Kind::kResume});

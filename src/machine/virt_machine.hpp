@@ -127,6 +127,9 @@ class VirtMachine final : public PowerControl {
   // QEMU's default schedule, and ask the guest to announce itself too
   // (VIRTIO_NET_S_ANNOUNCE) when its driver can.
   void announce_after_migration();
+  // cpr-transfer or cpr-exec succeeded: the new process has the guest, and
+  // cont here is refused from now on.
+  void mark_guest_handed_over() { guest_handed_over_ = true; }
   CharBackend* find_chardev(const std::string& id) const;
   const std::vector<std::unique_ptr<MemoryBackend>>& memory_backends() const { return memory_backends_; }
   // The disk images (-drive, -blockdev), open. Those of an incoming
@@ -210,6 +213,7 @@ class VirtMachine final : public PowerControl {
   std::vector<VirtioNet*> nics_;  // in devices_
   // After the devices, so it goes first: its rounds use the NICs.
   std::optional<Announcer> announcer_;
+  std::atomic<bool> guest_handed_over_ = false;
 
   // What boots, read once; placed again on every reset.
   BootFiles boot_files_;

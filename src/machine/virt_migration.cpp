@@ -152,6 +152,7 @@ void VirtMigration::finish_outgoing(bool success) {
       if (images_travel_) {
         machine_.block_images().hand_over_all();
         for (const auto& netdev : machine_.netdevs()) netdev->hand_over();
+        machine_.mark_guest_handed_over();
       }
       machine_.set_run_state(RunState::kPostmigrate);
       return;

@@ -119,7 +119,7 @@ struct UserNet::Callbacks {
 
 UserNet::UserNet(const NetdevConfig& config, IoLoop& loop) : config_(config), loop_(loop) {}
 
-Result<std::unique_ptr<UserNet>> UserNet::create(const NetdevConfig& config, IoLoop& loop) {
+Result<std::unique_ptr<UserNet>> UserNet::create(const NetdevConfig& config, IoLoop& loop, bool after_cpr) {
   std::unique_ptr<UserNet> net(new UserNet(config, loop));
   const UserNetConfig& user = net->config_.user;
   SlirpConfig slirp_config{};
@@ -135,11 +135,17 @@ Result<std::unique_ptr<UserNet>> UserNet::create(const NetdevConfig& config, IoL
   slirp_config.vnameserver = ipv4(user.dns);
   net->slirp_ = slirp_new(&slirp_config, &Callbacks::table(), net.get());
   if (net->slirp_ == nullptr) return fail(config.origin + ": libslirp could not start user networking");
-  for (const HostForward& forward : user.forwards) {
-    const uint32_t guest = forward.guest_address != 0 ? forward.guest_address : user.dhcp_start;
-    if (slirp_add_hostfwd(net->slirp_, forward.udp ? 1 : 0, ipv4(forward.host_address), forward.host_port,
-                          ipv4(guest), forward.guest_port) < 0) {
-      return fail(config.origin + ": Could not set up host forwarding rule '" + forward.text + "'");
+  if (after_cpr) {
+    net->waiting_ = user.forwards;
+    net->pending_forwards_ = user.forwards.size();
+    net->give_up_ms_ = now_ms() + 10'000;
+  } else {
+    for (const HostForward& forward : user.forwards) {
+      const uint32_t guest = forward.guest_address != 0 ? forward.guest_address : user.dhcp_start;
+      if (slirp_add_hostfwd(net->slirp_, forward.udp ? 1 : 0, ipv4(forward.host_address), forward.host_port,
+                            ipv4(guest), forward.guest_port) < 0) {
+        return fail(config.origin + ": Could not set up host forwarding rule '" + forward.text + "'");
+      }
     }
   }
   loop.add_source(net.get());
@@ -156,6 +162,38 @@ UserNet::~UserNet() {
   });
 }
 
+void UserNet::retry_forwards() {
+  const int64_t now = now_ms();
+  if (waiting_.empty() || now < next_try_ms_) return;
+  const uint32_t dhcp_start = config_.user.dhcp_start;
+  std::erase_if(waiting_, [&](const HostForward& forward) {
+    const uint32_t guest = forward.guest_address != 0 ? forward.guest_address : dhcp_start;
+    return slirp_add_hostfwd(slirp_, forward.udp ? 1 : 0, ipv4(forward.host_address), forward.host_port, ipv4(guest),
+                             forward.guest_port) == 0;
+  });
+  pending_forwards_ = waiting_.size();
+  next_try_ms_ = now + 10;
+  if (!waiting_.empty() && now >= give_up_ms_) {
+    for (const HostForward& forward : waiting_) {
+      std::fprintf(stderr, "godwit: %s: Could not set up host forwarding rule '%s' (its port stayed taken)\n",
+                   config_.origin.c_str(), forward.text.c_str());
+    }
+    waiting_.clear();
+    pending_forwards_ = 0;
+  }
+}
+
+void UserNet::hand_over() {
+  handed_over_ = true;
+  // The listening sockets close here, so the new program can take the ports.
+  loop_.run_and_wait([this] {
+    if (slirp_ == nullptr) return;
+    for (const HostForward& forward : config_.user.forwards) {
+      (void)slirp_remove_hostfwd(slirp_, forward.udp ? 1 : 0, ipv4(forward.host_address), forward.host_port);
+    }
+  });
+}
+
 void UserNet::send(std::span<const uint8_t> frame, const VnetHeader&) {
   // Never with offloads: the NIC offers them only to backends with a vnet header.
   if (slirp_ != nullptr) slirp_input(slirp_, frame.data(), static_cast<int>(frame.size()));
@@ -168,6 +206,7 @@ std::string UserNet::info() const {
 
 void UserNet::prepare(std::vector<pollfd>& fds, int& timeout_ms) {
   uint32_t timeout = timeout_ms < 0 ? UINT32_MAX : static_cast<uint32_t>(timeout_ms);
+  if (!waiting_.empty()) timeout = std::min<uint32_t>(timeout, 10);
   const int64_t now = now_ms();
   for (const auto& timer : timers_) {
     if (timer->expire_ms < 0) continue;
@@ -194,6 +233,7 @@ void UserNet::dispatch(std::span<const pollfd> fds) {
     }
   }
   for (const auto& [id, cb_opaque] : due) slirp_handle_timer(slirp_, id, cb_opaque);
+  retry_forwards();
 }
 
 }  // namespace godwit

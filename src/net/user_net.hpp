@@ -9,10 +9,17 @@
 // it handles what happened (slirp_pollfds_poll) and its expired timers.
 // Frames the NIC gives send() go to slirp_input on that thread too.
 //
+// Under cpr-transfer the old program still listens on the hostfwd ports
+// when the new one is built: the new one's rules are set up from the I/O
+// thread, retried until the old one lets the ports go (hand_over(), at the
+// switchover) or 10 s pass. Connections made through the old program's
+// rules end with it: libslirp cannot hand its TCP state over.
+//
 // Threads: create() and destruction on the main thread (destruction waits
 // for the loop thread to let go); everything else on the I/O thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -32,13 +39,19 @@ class UserNet final : public NetBackend, private PollSource {
  public:
   // Starts libslirp and its host forwarding; errors in QEMU's words:
   //   Could not set up host forwarding rule 'tcp::5555-:22'
-  static Result<std::unique_ptr<UserNet>> create(const NetdevConfig& config, IoLoop& loop);
+  // `after_cpr`: the forwards are set up in the background, as above.
+  static Result<std::unique_ptr<UserNet>> create(const NetdevConfig& config, IoLoop& loop, bool after_cpr = false);
   ~UserNet() override;
 
   const std::string& id() const override { return config_.id; }
   void attach(NetReceiver* nic) override { nic_ = nic; }
   void send(std::span<const uint8_t> frame, const VnetHeader& header) override;
   std::string info() const override;
+  // The new program has the guest: the hostfwd ports go to it.
+  void hand_over() override;
+  bool handed_over() const override { return handed_over_; }
+  // Forwards still waiting for their ports (after a cpr-transfer).
+  size_t forwards_pending() const { return pending_forwards_; }
 
   uint64_t frames_dropped() const { return dropped_; }
 
@@ -48,6 +61,8 @@ class UserNet final : public NetBackend, private PollSource {
 
   void prepare(std::vector<pollfd>& fds, int& timeout_ms) override;
   void dispatch(std::span<const pollfd> fds) override;
+  // Tries the forwards not set up yet; I/O thread.
+  void retry_forwards();
 
   // libslirp's callbacks (SlirpCb), defined with libslirp's types.
   struct Callbacks;
@@ -62,6 +77,11 @@ class UserNet final : public NetBackend, private PollSource {
   size_t fill_begin_ = 0;
   std::span<const pollfd> polled_;          // during dispatch()
   uint64_t dropped_ = 0;
+  std::vector<HostForward> waiting_;     // forwards whose port is still taken
+  std::atomic<size_t> pending_forwards_ = 0;
+  int64_t next_try_ms_ = 0;
+  int64_t give_up_ms_ = 0;
+  std::atomic<bool> handed_over_ = false;
 };
 
 }  // namespace godwit
