@@ -7,6 +7,7 @@
 #include "machine/virt_machine.hpp"
 #include "machine/virt_memory_map.hpp"
 #include "migration/state_section.hpp"
+#include "net/user_net.hpp"
 
 namespace godwit {
 namespace {
@@ -262,6 +263,11 @@ std::vector<DeviceSection> VirtMigration::device_sections() {
     sections.push_back(state_section("cpu", i, m.hart(i)));
   }
   m.devices().append_sections(sections);
+  // libslirp's own state, one "slirp" section per user network, as QEMU's.
+  uint32_t slirp_instance = 0;
+  for (const auto& netdev : m.netdevs()) {
+    if (auto* user = dynamic_cast<UserNet*>(netdev.get())) sections.push_back(state_section("slirp", slirp_instance++, *user));
+  }
   // Last: freezing the connections waits for commands in flight, which may
   // read device state; and nothing may be written to them after this.
   sections.push_back(connections_.section());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "base/monotonic_clock.hpp"
 
@@ -192,6 +193,51 @@ void UserNet::hand_over() {
       (void)slirp_remove_hostfwd(slirp_, forward.udp ? 1 : 0, ipv4(forward.host_address), forward.host_port);
     }
   });
+}
+
+UserNet::State UserNet::snapshot() const {
+  State state;
+  state.slirp_version = static_cast<uint32_t>(slirp_state_version());
+  loop_.run_and_wait([&] {
+    if (slirp_ == nullptr) return;
+    slirp_state_save(
+        slirp_,
+        [](const void* buf, size_t len, void* opaque) -> ssize_t {
+          auto& bytes = *static_cast<std::vector<uint8_t>*>(opaque);
+          const auto* data = static_cast<const uint8_t*>(buf);
+          bytes.insert(bytes.end(), data, data + len);
+          return static_cast<ssize_t>(len);
+        },
+        &state.bytes);
+  });
+  return state;
+}
+
+Status UserNet::restore(const State& state) {
+  if (state.slirp_version > static_cast<uint32_t>(slirp_state_version())) {
+    return fail("slirp: the state is libslirp's version " + std::to_string(state.slirp_version) +
+                ", this libslirp reads up to " + std::to_string(slirp_state_version()));
+  }
+  struct Cursor {
+    const std::vector<uint8_t>* bytes;
+    size_t at = 0;
+  } cursor{&state.bytes};
+  int result = 0;
+  loop_.run_and_wait([&] {
+    if (slirp_ == nullptr) return;
+    result = slirp_state_load(
+        slirp_, static_cast<int>(state.slirp_version),
+        [](void* buf, size_t len, void* opaque) -> ssize_t {
+          auto& c = *static_cast<Cursor*>(opaque);
+          const size_t n = std::min(len, c.bytes->size() - c.at);
+          std::copy_n(c.bytes->data() + c.at, n, static_cast<uint8_t*>(buf));
+          c.at += n;
+          return static_cast<ssize_t>(n);
+        },
+        &cursor);
+  });
+  if (result < 0) return fail("slirp: libslirp refused the state (" + std::string(std::strerror(-result)) + ")");
+  return {};
 }
 
 void UserNet::send(std::span<const uint8_t> frame, const VnetHeader&) {

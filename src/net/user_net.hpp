@@ -19,6 +19,7 @@
 // for the loop thread to let go); everything else on the I/O thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/state_description.hpp"
 #include "io/io_loop.hpp"
 #include "net/net_backend.hpp"
 #include "net/net_config.hpp"
@@ -37,6 +39,26 @@ namespace godwit {
 
 class UserNet final : public NetBackend, private PollSource {
  public:
+  // libslirp's own state (slirp_state_save): its DHCP leases, the IP id
+  // counter and guestfwd sockets, as QEMU's "slirp" section carries it.
+  // Connections through hostfwd and outgoing ones are not in it (libslirp
+  // saves no other socket), so they end with a migration.
+  static constexpr uint32_t kMaxStateBytes = 1 << 20;
+  struct State {
+    static constexpr VMStateInfo kVMState{"slirp", 1, 1};
+    uint32_t slirp_version = 0;  // slirp_state_version() of the saving side
+    std::vector<uint8_t> bytes;
+    template <class V>
+    void visit_state(V& v) {
+      v.field("slirp_version", slirp_version);
+      uint32_t length = static_cast<uint32_t>(bytes.size());
+      v.field("length", length);
+      v.validate(length <= kMaxStateBytes, "libslirp's state of " + std::to_string(length) + " bytes");
+      if constexpr (V::loading()) bytes.resize(std::min(length, kMaxStateBytes));
+      v.buffer("state", bytes);
+    }
+  };
+
   // Starts libslirp and its host forwarding; errors in QEMU's words:
   //   Could not set up host forwarding rule 'tcp::5555-:22'
   // `after_cpr`: the forwards are set up in the background, as above.
@@ -50,6 +72,10 @@ class UserNet final : public NetBackend, private PollSource {
   // The new program has the guest: the hostfwd ports go to it.
   void hand_over() override;
   bool handed_over() const override { return handed_over_; }
+  // On the I/O thread (waits for it).
+  State snapshot() const;
+  Status restore(const State& state);
+
   // Forwards still waiting for their ports (after a cpr-transfer).
   size_t forwards_pending() const { return pending_forwards_; }
 

@@ -119,3 +119,31 @@ TEST(UserNet, AHostForwardOnATakenPortFailsInQemusWords) {
 
 }  // namespace
 }  // namespace godwit
+
+namespace godwit {
+namespace {
+
+TEST(UserNet, ItsStateGoesFromOneLibslirpToAnother) {
+  IoLoop loop;
+  loop.start();
+  NetdevConfig config;
+  config.id = "n0";
+  auto source = UserNet::create(config, loop);
+  auto destination = UserNet::create(config, loop);
+  ASSERT_TRUE(source && destination);
+  const UserNet::State state = (*source)->snapshot();
+  EXPECT_GT(state.slirp_version, 0u);
+  EXPECT_FALSE(state.bytes.empty());  // at least the end marker and the IP id
+  ASSERT_TRUE((*destination)->restore(state));
+  EXPECT_EQ((*destination)->snapshot().bytes, state.bytes);
+
+  UserNet::State newer = state;
+  newer.slirp_version += 1;
+  auto refused = (*destination)->restore(newer);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("this libslirp reads up to"), std::string::npos);
+  loop.stop();
+}
+
+}  // namespace
+}  // namespace godwit
