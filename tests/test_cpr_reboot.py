@@ -192,6 +192,26 @@ def test_mode_parameter_over_qmp_and_hmp(migration_machine):
         assert "cpr-exec-command: godwit -S -incoming defer" in vm.hmp("info migrate_parameters")
 
 
+def test_announce_parameters_over_qmp_and_hmp(migration_machine):
+    """The announce-* parameters a destination announces the guest with."""
+    vm = start_source(migration_machine, memory=MEMORY)
+    p = vm.parameters()
+    assert (p["announce-initial"], p["announce-max"], p["announce-rounds"], p["announce-step"]) == (50, 550, 5, 100)
+    vm.execute("migrate-set-parameters", {"announce-initial": 10, "announce-max": 200, "announce-rounds": 3,
+                                          "announce-step": 20})
+    p = vm.parameters()
+    assert (p["announce-initial"], p["announce-max"], p["announce-rounds"], p["announce-step"]) == (10, 200, 3, 20)
+    for name, bad, words in (("announce-initial", 100001, "announce_initial' expects a value between 0 and 100000"),
+                             ("announce-rounds", 1001, "announce_rounds' expects a value between 0 and 1000"),
+                             ("announce-step", 0, "announce_step' expects a value between 0 and 10000")):
+        reply = vm.execute("migrate-set-parameters", {name: bad})
+        assert_qmp_error(reply, "GenericError", "Parameter '" + words)
+    assert vm.parameters()["announce-rounds"] == 3, "a refused value changed the parameter"
+    vm.hmp("migrate_set_parameter announce-rounds 7")
+    assert vm.parameters()["announce-rounds"] == 7
+    assert "announce-rounds: 7" in vm.hmp("info migrate_parameters")
+
+
 def test_a_cpr_channel_outside_cpr_transfer_is_refused(migration_machine, tmp_path):
     vm = start_source(migration_machine, memory=MEMORY)
     set_cpr_reboot(vm, ignore_shared=False)

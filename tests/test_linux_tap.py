@@ -225,6 +225,9 @@ def test_a_connection_through_tap_survives_live_migration_cpr_transfer_and_cpr_e
                                "tap,id=n0,ifname=gt1,script=no,downscript=no", extra=["-incoming", "defer"])
         machines.append(destination)
         destination.connect()
+        # The destination announces with its own announce-* parameters.
+        destination.command("migrate-set-parameters", {"announce-initial": 20, "announce-rounds": 3,
+                                                       "announce-step": 30})
         uri = f"unix:{destination.sockdir / 'mig.sock'}"
         destination.command("migrate-incoming", {"uri": uri})
         started = time.monotonic()

@@ -160,7 +160,12 @@ void VirtMachine::announce(const AnnounceParameters& parameters) {
 
 void VirtMachine::announce_after_migration() {
   for (VirtioNet* nic : nics_) nic->request_guest_announce();
-  announce(AnnounceParameters{});
+  // The destination's own announce-* parameters, as QEMU's.
+  const MigrationParameters p = migration().parameters();
+  announce(AnnounceParameters{.initial_ms = static_cast<int64_t>(p.announce_initial_ms),
+                              .max_ms = static_cast<int64_t>(p.announce_max_ms),
+                              .rounds = static_cast<int64_t>(p.announce_rounds),
+                              .step_ms = static_cast<int64_t>(p.announce_step_ms)});
 }
 
 Status VirtMachine::create_netdevs() {

@@ -101,6 +101,14 @@ struct MigrationParameters {
   uint64_t avail_switchover_bandwidth = 0;     // bytes/s; 0: use the measured rate
   MigrationMode mode = MigrationMode::kNormal;
   std::vector<std::string> cpr_exec_command;   // argv cpr-exec runs
+  // How the destination announces the guest once it runs there (QEMU's
+  // announce-* parameters and defaults): `announce_rounds` RARPs per NIC,
+  // the first after `announce_initial_ms`, each gap `announce_step_ms`
+  // longer than the last, none above `announce_max_ms`.
+  uint64_t announce_initial_ms = 50;
+  uint64_t announce_max_ms = 550;
+  uint64_t announce_rounds = 5;
+  uint64_t announce_step_ms = 100;
 };
 
 }  // namespace godwit

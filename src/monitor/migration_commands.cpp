@@ -148,6 +148,29 @@ QmpResult<Json> qmp_migrate_set_parameters(CommandContext& context, const Json& 
   if (arguments.contains("avail-switchover-bandwidth")) {
     parameters.avail_switchover_bandwidth = arguments["avail-switchover-bandwidth"].get<uint64_t>();
   }
+  // QEMU's ranges and words (migrate_params_check).
+  struct AnnounceLimit {
+    const char* name;
+    const char* qemu_name;
+    int64_t low, high;
+    uint64_t* target;
+  };
+  const AnnounceLimit announce[] = {
+      {"announce-initial", "announce_initial", 0, 100000, &parameters.announce_initial_ms},
+      {"announce-max", "announce_max", 0, 100000, &parameters.announce_max_ms},
+      {"announce-rounds", "announce_rounds", 0, 1000, &parameters.announce_rounds},
+      {"announce-step", "announce_step", 1, 10000, &parameters.announce_step_ms},
+  };
+  for (const AnnounceLimit& limit : announce) {
+    if (!arguments.contains(limit.name)) continue;
+    const int64_t value = arguments[limit.name].get<int64_t>();
+    if (value < limit.low || value > limit.high) {
+      // QEMU says "between 0 and" even for the step, whose 0 it refuses.
+      return generic_error(std::string("Parameter '") + limit.qemu_name + "' expects a value between 0 and " +
+                           std::to_string(limit.high));
+    }
+    *limit.target = static_cast<uint64_t>(value);
+  }
   if (arguments.contains("mode")) {
     const std::string name = arguments["mode"].get<std::string>();
     const auto mode = find_migration_mode(name);
@@ -167,7 +190,11 @@ QmpResult<Json> qmp_query_migrate_parameters(CommandContext& context, const Json
               {"max-bandwidth", p.max_bandwidth},
               {"avail-switchover-bandwidth", p.avail_switchover_bandwidth},
               {"mode", std::string(migration_mode_name(p.mode))},
-              {"cpr-exec-command", p.cpr_exec_command}};
+              {"cpr-exec-command", p.cpr_exec_command},
+              {"announce-initial", p.announce_initial_ms},
+              {"announce-max", p.announce_max_ms},
+              {"announce-rounds", p.announce_rounds},
+              {"announce-step", p.announce_step_ms}};
 }
 
 QmpResult<Json> qmp_migrate_set_capabilities(CommandContext& context, const Json& arguments) {
@@ -271,6 +298,10 @@ std::string format_migrate_parameters(const Json& parameters) {
   text += "max-bandwidth: " + std::to_string(parameters["max-bandwidth"].get<uint64_t>()) + " bytes/second\n";
   text += "avail-switchover-bandwidth: " + std::to_string(parameters["avail-switchover-bandwidth"].get<uint64_t>()) +
           " bytes/second\n";
+  text += "announce-initial: " + std::to_string(parameters["announce-initial"].get<uint64_t>()) + " ms\n";
+  text += "announce-max: " + std::to_string(parameters["announce-max"].get<uint64_t>()) + " ms\n";
+  text += "announce-rounds: " + std::to_string(parameters["announce-rounds"].get<uint64_t>()) + "\n";
+  text += "announce-step: " + std::to_string(parameters["announce-step"].get<uint64_t>()) + " ms\n";
   text += "mode: " + parameters["mode"].get<std::string>() + "\n";
   std::string command;
   for (const Json& word : parameters["cpr-exec-command"]) command += (command.empty() ? "" : " ") + word.get<std::string>();
@@ -297,6 +328,11 @@ QmpResult<Json> hmp_parameter_arguments(const std::string& name, const std::stri
     auto bytes = parse_size(value, kHmpSize);
     if (!bytes) return generic_error("Parameter '" + name + "' expects a size (a plain number is MiB)");
     return Json{{name, *bytes}};
+  }
+  if (name == "announce-initial" || name == "announce-max" || name == "announce-rounds" || name == "announce-step") {
+    auto number = parse_unsigned(value);
+    if (!number) return generic_error("Parameter '" + name + "' expects an integer");
+    return Json{{name, *number}};
   }
   if (name == "mode") return Json{{name, value}};
   if (name == "cpr-exec-command") {

@@ -259,7 +259,11 @@ constexpr ArgSpec kMigrateSetParametersArgs[] = {{"downtime-limit", ArgType::kIn
                                                  {"max-bandwidth", ArgType::kUint64, true},
                                                  {"avail-switchover-bandwidth", ArgType::kUint64, true},
                                                  {"mode", ArgType::kString, true},
-                                                 {"cpr-exec-command", ArgType::kStringList, true}};
+                                                 {"cpr-exec-command", ArgType::kStringList, true},
+                                                 {"announce-initial", ArgType::kInt, true},
+                                                 {"announce-max", ArgType::kInt, true},
+                                                 {"announce-rounds", ArgType::kInt, true},
+                                                 {"announce-step", ArgType::kInt, true}};
 constexpr ArgSpec kMigrateSetCapabilitiesArgs[] = {{"capabilities", ArgType::kArray}};
 constexpr ArgSpec kAnnounceArgs[] = {{"initial", ArgType::kInt, true},
                                      {"max", ArgType::kInt, true},
