@@ -1,7 +1,10 @@
 """The human monitor on `-monitor unix:...`: banner, prompt, the info
 commands, run control, memory display and dumps, and q."""
 import re
+import socket
 import time
+
+import pytest
 
 from monitor_helpers import RAM_BASE, elf_load_segments, machine  # noqa: F401 (fixture)
 
@@ -77,6 +80,32 @@ def test_info_network(machine):
     assert len(lines) == 2, lines
     assert re.match(r"\S+: index=0,type=nic,model=virtio-net-device,macaddr=52:54:00:ab:cd:ef$", lines[0]), lines
     assert lines[1] == " \\ n0: index=0,type=user,net=10.0.2.0,restrict=off", lines
+
+
+def test_netdev_add_and_netdev_del(machine):
+    """A backend added while the machine runs (no NIC uses it: the virt board
+    has no NIC hotplug) listens on its hostfwd port until it is deleted."""
+    started, monitor = hmp_machine(machine, extra=["-netdev", "user,id=n0", "-device",
+                                                   "virtio-net-device,netdev=n0"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert monitor.command(f"netdev_add user,id=n1,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:80") == ""
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert "n1: index=0,type=user,net=10.0.2.0,restrict=on" in monitor.command("info network").splitlines()
+    duplicate = monitor.command("netdev_add user,id=n1")
+    if machine.kind == "godwit":
+        assert duplicate.strip() == "Error: Duplicate ID 'n1' for netdev", duplicate
+    else:  # QEMU 10 reports it on its stderr and prints only the hint here
+        assert 'Try "help netdev_add"' in duplicate, duplicate
+    assert monitor.command("netdev_del n1") == ""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert monitor.command("netdev_del n9").strip() == "Error: Device 'n9' not found"
+    assert "n1:" not in monitor.command("info network")
+    if machine.kind == "godwit":
+        # The NIC's own backend stays: godwit cannot unplug the NIC.
+        assert "in use by a virtio-net-device" in monitor.command("netdev_del n0")
 
 
 def test_info_version(machine):

@@ -324,6 +324,30 @@ def test_bad_tap_options_end_with_one_clear_line(godwit, netns, tmp_path):
         holder.release()
 
 
+def test_netdev_add_makes_a_tap_and_netdev_del_closes_it(godwit, netns, tmp_path):
+    qmp = tmp_path / "qmp.sock"
+    proc = subprocess.Popen(["ip", "netns", "exec", netns, str(godwit), "-M", "virt", "-display", "none",
+                             "-bios", "none", "-qmp", f"unix:{qmp},server=on,wait=off"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = QMPClient(qmp, timeout=30, alive=lambda: proc.poll() is None)
+        reply = client.execute("netdev_add", {"type": "tap", "id": "t1", "ifname": "gtq", "script": "no",
+                                              "downscript": "no", "vnet_hdr": True})
+        assert reply == {"return": {}}, reply
+        assert "gtq" in run("ip", "-n", netns, "link", "show", "gtq").stdout
+        info = client.execute("human-monitor-command", {"command-line": "info network"})["return"]
+        assert "t1: index=0,type=tap,ifname=gtq,script=no,downscript=no" in info, info
+        reply = client.execute("netdev_add", {"type": "tap", "id": "t2", "fd": "nosuchname"})
+        assert reply["error"]["desc"] == "File descriptor named 'nosuchname' has not been found", reply
+        assert client.execute("netdev_del", {"id": "t1"}) == {"return": {}}
+        # godwit made the tap: it goes with the descriptor.
+        assert run("ip", "-n", netns, "link", "show", "gtq", check=False).returncode != 0
+        client.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 class TapGuestHolder:
     """A godwit-independent process holding tap gtheld open in the namespace."""
 

@@ -2,6 +2,7 @@
 handshake, replies and ids, each query, run control, memory dumps, fd passing,
 and the exact errors for bad commands and arguments."""
 import os
+import socket
 import time
 
 import pytest
@@ -250,3 +251,22 @@ def test_command_errors(machine, command, args, desc):
     assert reply["id"] == "e"
     # The monitor carries on.
     assert client.execute("query-status")["return"]["running"] is True
+
+
+def test_netdev_add_takes_qapi_arguments(machine):
+    """QAPI's shapes: hostfwd a list of {"str": RULE}, restrict a bool; errors
+    in QEMU's words."""
+    started = machine.start("ab")
+    client = started.qmp()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reply = client.execute("netdev_add", {"type": "user", "id": "n1", "restrict": True,
+                                          "hostfwd": [{"str": f"tcp:127.0.0.1:{port}-:80"}]})
+    assert reply == {"return": {}}, reply
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert_qmp_error(client.execute("netdev_add", {"type": "user"}), "GenericError")
+    assert_qmp_error(client.execute("netdev_add", {"type": "user", "id": "n2", "restrict": "yes"}), "GenericError",
+                     "Invalid parameter type for 'restrict', expected: boolean")
+    assert_qmp_error(client.execute("netdev_del", {"id": "nope"}), "DeviceNotFound", "Device 'nope' not found")
+    assert client.execute("netdev_del", {"id": "n1"}) == {"return": {}}

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "block/block_setup.hpp"
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 
 namespace godwit {

@@ -1,5 +1,5 @@
 // -chardev and -serial.
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 #include "io/socket_address.hpp"
 

@@ -5,7 +5,7 @@
 #include <array>
 #include <set>
 
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 
 namespace godwit {

@@ -9,7 +9,7 @@
 
 #include "base/errno_text.hpp"
 #include "base/size_parse.hpp"
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 #include "migration/cpr_state.hpp"
 #include "migration/migration_uri.hpp"

@@ -1,5 +1,5 @@
 // -qmp, -monitor and -mon.
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 
 namespace godwit {

@@ -1,7 +1,7 @@
 // -object memory-backend-{ram,memfd,file},id=ID,size=SIZE[,share=on|off][,mem-path=PATH]
 // -object rng-builtin,id=ID and rng-random,id=ID[,filename=PATH] (virtio-rng's sources)
 #include "base/size_parse.hpp"
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 #include "cli/option_handlers.hpp"
 
 namespace godwit {

@@ -7,7 +7,7 @@
 
 #include "base/error.hpp"
 #include "cli/command_line.hpp"
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 
 namespace godwit {
 

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -194,6 +195,35 @@ Status VirtMachine::create_netdevs() {
       }
     }
   }
+  return {};
+}
+
+Status VirtMachine::add_netdev(const NetdevConfig& config) {
+  if (migration().running()) return fail("netdev_add: not while a migration is in progress");
+  for (const auto& netdev : netdevs_) {
+    if (netdev->id() == config.id) return fail("Duplicate ID '" + config.id + "' for netdev");
+  }
+  Result<std::unique_ptr<NetBackend>> backend = fail("no backend");
+  if (config.kind == NetdevConfig::Kind::kTap) {
+    backend = TapNet::create(config, io_loop_);
+  } else {
+    backend = UserNet::create(config, io_loop_);
+  }
+  if (!backend) return std::unexpected(std::move(backend.error()));
+  netdevs_.push_back(std::move(*backend));
+  return {};
+}
+
+Status VirtMachine::del_netdev(const std::string& id) {
+  if (migration().running()) return fail("netdev_del: not while a migration is in progress");
+  const auto found = std::find_if(netdevs_.begin(), netdevs_.end(), [&](const auto& n) { return n->id() == id; });
+  if (found == netdevs_.end()) return fail("Device '" + id + "' not found");
+  for (const NicConfig& nic : config_.net.nics) {
+    if (nic.netdev == id) {
+      return fail("netdev '" + id + "' is in use by a virtio-net-device, which cannot be unplugged");
+    }
+  }
+  netdevs_.erase(found);  // its sockets or tap close here
   return {};
 }
 

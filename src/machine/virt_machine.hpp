@@ -121,6 +121,11 @@ class VirtMachine final : public PowerControl {
   FdStore& fd_store() { return fd_store_; }
   const std::vector<std::unique_ptr<CharBackend>>& chardevs() const { return chardevs_; }
   const std::vector<std::unique_ptr<NetBackend>>& netdevs() const { return netdevs_; }
+  // QMP netdev_add and netdev_del, on the main thread: a backend no NIC
+  // uses (godwit has no NIC hotplug), built as -netdev builds one. Both are
+  // refused while a migration runs, which reads the list.
+  Status add_netdev(const NetdevConfig& config);
+  Status del_netdev(const std::string& id);
   // QMP announce-self: every NIC sends RARPs of its MAC on that schedule.
   void announce(const AnnounceParameters& parameters);
   // An incoming migration's guest runs: the NICs announce themselves with

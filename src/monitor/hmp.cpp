@@ -11,6 +11,7 @@
 #include "base/version.hpp"
 #include "monitor/memory_dump.hpp"
 #include "monitor/migration_commands.hpp"
+#include "monitor/netdev_commands.hpp"
 
 namespace godwit {
 namespace {
@@ -50,6 +51,13 @@ std::expected<uint64_t, std::string> parse_number(const std::string& text) {
   if (errno == ERANGE) return std::unexpected("number too large");
   return value;
 }
+
+HmpResult run_netdev_add(CommandContext& c, const Args& args) {
+  auto arguments = hmp_netdev_add_arguments(args[0]);
+  if (!arguments) return print_error(arguments.error());
+  return run_qmp(c, "netdev_add", *arguments);
+}
+HmpResult run_netdev_del(CommandContext& c, const Args& args) { return run_qmp(c, "netdev_del", Json{{"id", args[0]}}); }
 
 HmpResult run_stop(CommandContext& c, const Args&) { return run_qmp(c, "stop"); }
 HmpResult run_cont(CommandContext& c, const Args&) { return run_qmp(c, "cont"); }
@@ -245,6 +253,8 @@ constexpr HmpCommand kCommands[] = {
     {"migrate_set_parameter", "parameter value", "Set the parameter for migration", run_migrate_set_parameter, 2, 64},
     {"migrate_set_speed", "value", "set maximum speed (in bytes) for migrations (a plain number is MiB)",
      run_migrate_set_speed, 1, 1},
+    {"netdev_add", "[user|tap],id=str[,prop=value][,...]", "add host network device", run_netdev_add, 1, 1},
+    {"netdev_del", "id", "remove host network device", run_netdev_del, 1, 1},
     {"pmemsave", "addr size file", "save to disk physical memory dump starting at 'addr' of size 'size'",
      run_pmemsave, 3, 3},
     {"quit|q", "", "quit the emulator", run_quit},

@@ -10,6 +10,7 @@
 #include "monitor/hmp.hpp"
 #include "monitor/memory_dump.hpp"
 #include "monitor/migration_commands.hpp"
+#include "monitor/netdev_commands.hpp"
 
 namespace godwit {
 namespace {
@@ -272,6 +273,17 @@ constexpr ArgSpec kAnnounceArgs[] = {{"initial", ArgType::kInt, true},
                                      {"interfaces", ArgType::kAny, true},
                                      {"id", ArgType::kString, true}};
 
+constexpr ArgSpec kNetdevAddArgs[] = {
+    {"type", ArgType::kString},           {"id", ArgType::kString},
+    {"net", ArgType::kString, true},      {"host", ArgType::kString, true},
+    {"dns", ArgType::kString, true},      {"dhcpstart", ArgType::kString, true},
+    {"restrict", ArgType::kBool, true},   {"hostname", ArgType::kString, true},
+    {"hostfwd", ArgType::kArray, true},   {"ipv4", ArgType::kBool, true},
+    {"ipv6", ArgType::kBool, true},       {"ifname", ArgType::kString, true},
+    {"fd", ArgType::kString, true},       {"script", ArgType::kString, true},
+    {"downscript", ArgType::kString, true}, {"vnet_hdr", ArgType::kBool, true}};
+constexpr ArgSpec kNetdevDelArgs[] = {{"id", ArgType::kString}};
+
 using enum CommandThread;
 constexpr CommandSpec kCommands[] = {
     {"qmp_capabilities", kCapabilitiesArgs, kIoLoop, qmp_capabilities},
@@ -286,6 +298,8 @@ constexpr CommandSpec kCommands[] = {
     {"cont", {}, kMain, cont},
     {"system_reset", {}, kMain, system_reset},
     {"announce-self", kAnnounceArgs, kMain, announce_self},
+    {"netdev_add", kNetdevAddArgs, kMain, qmp_netdev_add},
+    {"netdev_del", kNetdevDelArgs, kMain, qmp_netdev_del},
     {"system_powerdown", {}, kMain, system_powerdown},
     {"quit", {}, kMain, quit},
     {"pmemsave", kPmemsaveArgs, kMain, pmemsave},

@@ -1,4 +1,4 @@
-#include "cli/key_value_list.hpp"
+#include "base/key_value_list.hpp"
 
 #include <gtest/gtest.h>
 
