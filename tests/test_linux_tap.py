@@ -1,6 +1,6 @@
 """The Linux guest on -netdev tap: a network namespace of its own with a
 bridge (10.0.3.1/24) and tap ports, the guest at 10.0.3.15 serving TCP echo
-on port 7 (guests/linux/netecho.c). A client in the namespace (net_stream.py)
+on port 7 (guests/linux/netecho.c). A client in the namespace (scripts/net-stream.py)
 keeps one connection streaming checksummed data through the guest, and pings
 it, while the guest
 
@@ -33,7 +33,7 @@ from qmp_client import QMPClient
 
 MEMORY = "256M"
 GUEST_MAC = "52:54:00:12:34:56"
-STREAM = pathlib.Path(__file__).resolve().parent / "net_stream.py"
+STREAM = pathlib.Path(__file__).resolve().parent.parent / "scripts/net-stream.py"
 
 
 def run(*args, check=True):

@@ -2,7 +2,7 @@
 server (guests/linux/netecho.c, port 7) and pings the guest, while the guest
 is moved; run as a program (inside the test's network namespace):
 
-    python3 net_stream.py ADDRESS STATUS_FILE [RATE_BYTES_PER_S]
+    python3 scripts/net-stream.py ADDRESS STATUS_FILE [RATE_BYTES_PER_S]
 
 It streams a deterministic pseudo-random byte sequence, checks every byte
 that comes back against it, and notes each pause of the echo longer than
