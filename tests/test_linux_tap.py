@@ -21,6 +21,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -300,15 +301,34 @@ def test_a_connection_through_tap_survives_live_migration_cpr_transfer_and_cpr_e
 
 
 def test_bad_tap_options_end_with_one_clear_line(godwit, netns, tmp_path):
-    def start(netdev):
-        result = subprocess.run(["ip", "netns", "exec", netns, str(godwit), "-M", "virt", "-display", "none",
-                                 "-bios", "none", "-netdev", netdev, "-device", "virtio-net-device,netdev=n0"],
+    def start(netdev, prefix=(), netns=netns):
+        where = ["ip", "netns", "exec", netns] if netns else []
+        result = subprocess.run(where + list(prefix) + [str(godwit), "-M", "virt", "-display", "none",
+                                                       "-bios", "none", "-netdev", netdev, "-device",
+                                                       "virtio-net-device,netdev=n0"],
                                 capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
         assert result.returncode == 1, result
         return result.stderr.strip()
 
     # A descriptor that is not a tap.
     assert "fd=0 is not a tap device" in start("tap,id=n0,fd=0")
+    # A user without CAP_NET_ADMIN (nobody): /dev/net/tun is closed to it
+    # here (root only), or, where it is open to all, TUNSETIFF refuses.
+    # (Only where nobody may run godwit at all: a checkout under /root is closed to it.)
+    if shutil.which("setpriv") and os.access(godwit, os.X_OK) and all(
+            p.stat().st_mode & 0o001 for p in pathlib.Path(godwit).resolve().parents):
+        line = start("tap,id=n0,ifname=gtnobody,script=no,downscript=no",
+                     prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        assert line.startswith("godwit: -netdev tap,id=n0,ifname=gtnobody,script=no,downscript=no: could not "), line
+        assert "Permission denied" in line or "Operation not permitted" in line, line
+    # A hostfwd port already taken.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = start(f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80", netns=None)
+    assert line == (f"godwit: -netdev user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80: "
+                    f"Could not set up host forwarding rule 'tcp:127.0.0.1:{port}-:80'"), line
     # An up script that fails: the tap it made is gone again.
     failing = tmp_path / "fail.sh"
     failing.write_text("#!/bin/sh\nexit 3\n")
