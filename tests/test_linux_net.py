@@ -2,8 +2,8 @@
 the same command line on godwit and on QEMU 10. The guest (godwit.run=net)
 brings eth0 up at 10.0.2.15, pings its gateway, serves /www over HTTP on
 port 80 and fetches a file from the host; the host reaches the guest's
-server through hostfwd. A live migration keeps the NIC's state: the guest
-serves on at the destination."""
+server through hostfwd. One guest then moves by live migration, cpr-transfer
+and cpr-exec and serves on after each move."""
 import hashlib
 import json
 import http.server
@@ -103,40 +103,69 @@ def test_the_guest_has_a_network_as_on_qemu(godwit, qemu, linux_images, tmp_path
         guest.stop()
 
 
-def test_a_live_migrated_guest_serves_on_at_the_destination(godwit, linux_images, tmp_path, host_server):
+def wait_completed(client, log, timeout=60):
+    deadline = time.monotonic() + timeout
+    while (info := client.execute("query-migrate")["return"]).get("status") != "completed":
+        assert info.get("status") not in ("failed", "cancelled"), f"{info}\n{log.read_text()}"
+        assert time.monotonic() < deadline, info
+        time.sleep(0.05)
+
+
+def wait_running(client, alive, log, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.execute("query-status")["return"]["status"] == "running":
+                return
+        except OSError:
+            pass  # a cpr-exec's new program has not answered yet
+        assert alive() and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+def start_like(cmd, replace, extra, log):
+    """A process with `cmd` after the (old, new) substitutions in `replace`."""
+    for old, new in replace:
+        cmd = [arg.replace(old, new) for arg in cmd]
+    return cmd, subprocess.Popen(cmd + extra, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=open(log, "wb"))
+
+
+def test_a_moved_guest_serves_on_after_live_migration_cpr_transfer_and_cpr_exec(godwit, linux_images, tmp_path,
+                                                                                host_server):
+    """One guest moves three times. A live migration to another process
+    (another host port) keeps the NIC's state: the guest answers at the
+    destination's forward. Then cpr-transfer and cpr-exec: the new process
+    takes the hostfwd port once the old one lets it go (at the switchover).
+    Connections made before a move end with the old process, as libslirp
+    cannot hand its TCP state over; new ones reach the guest."""
     sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwnet", dir="/tmp"))
     port = free_port()
     qmp = sockdir / "src.sock"
+    memfd = ["-M", "virt,memory-backend=ram0", "-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on"]
     source = boot(godwit, linux_images, tmp_path, "source", port, host_server[0],
-                  extra=["-qmp", f"unix:{qmp},server=on,wait=off"])
-    destination = None
+                  extra=memfd + ["-qmp", f"unix:{qmp},server=on,wait=off"])
+    processes = []
     try:
         check_network(source, port, host_server)
-        # The same machine on another host port (both run on this host).
+        # 1. Live migration: the same machine on another host port.
         dst_port = free_port()
         dst_qmp = sockdir / "dst.sock"
-        cmd = [arg.replace(f"127.0.0.1:{port}-", f"127.0.0.1:{dst_port}-") for arg in source.cmd]
-        cmd = [arg if arg != f"unix:{qmp},server=on,wait=off" else f"unix:{dst_qmp},server=on,wait=off" for arg in cmd]
-        cmd = [arg.replace(str(tmp_path / "source" / "console.log"), str(tmp_path / "dst-console.log")) for arg in cmd]
         (tmp_path / "dst-console.log").write_bytes(b"")
-        destination = subprocess.Popen(cmd + ["-incoming", "defer"], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=open(tmp_path / "dst.stderr", "wb"))
+        dst_log = tmp_path / "dst.stderr"
+        cmd, destination = start_like(source.cmd, [(f"127.0.0.1:{port}-", f"127.0.0.1:{dst_port}-"),
+                                                   (str(qmp), str(dst_qmp)),
+                                                   (str(tmp_path / "source" / "console.log"),
+                                                    str(tmp_path / "dst-console.log"))],
+                                      ["-incoming", "defer"], dst_log)
+        processes.append(destination)
         src = QMPClient(qmp, timeout=30, alive=lambda: source.proc.poll() is None)
         dst = QMPClient(dst_qmp, timeout=30, alive=lambda: destination.poll() is None)
         uri = f"unix:{sockdir / 'mig.sock'}"
         assert "return" in dst.execute("migrate-incoming", {"uri": uri})
         assert "return" in src.execute("migrate", {"uri": uri})
-        deadline = time.monotonic() + 60
-        while True:
-            info = src.execute("query-migrate")["return"]
-            if info.get("status") == "completed":
-                break
-            assert info.get("status") not in ("failed", "cancelled"), info
-            assert time.monotonic() < deadline, info
-            time.sleep(0.05)
-        while dst.execute("query-status")["return"]["status"] != "running":
-            assert time.monotonic() < deadline, (tmp_path / "dst.stderr").read_text()
-            time.sleep(0.05)
+        wait_completed(src, dst_log)
+        wait_running(dst, lambda: destination.poll() is None, dst_log)
         # The NIC came with its MAC, filter and queues: the guest answers at
         # the destination's forward, with every byte.
         assert fetch(dst_port, "seq.txt") == SEQ
@@ -145,77 +174,44 @@ def test_a_live_migrated_guest_serves_on_at_the_destination(godwit, linux_images
         assert dst.execute("announce-self", {"initial": 10, "max": 20, "rounds": 2, "step": 5}) == {"return": {}}
         bad = dst.execute("announce-self", {"rounds": -1})
         assert bad.get("error", {}).get("desc") == "Parameter 'rounds' expects a value from 0 to 100000", bad
-        assert "return" in dst.execute("quit")
-    finally:
         source.stop()
-        if destination is not None and destination.poll() is None:
-            destination.kill()
-            destination.wait()
-        shutil.rmtree(sockdir, ignore_errors=True)
 
-
-def test_hostfwd_serves_on_after_cpr_transfer_and_cpr_exec(godwit, linux_images, tmp_path, host_server):
-    """The new process takes the hostfwd port once the old one lets it go (at
-    the switchover); connections made before end with the old process, as
-    libslirp cannot hand its TCP state over, and new ones reach the guest."""
-    sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwnetcpr", dir="/tmp"))
-    port = free_port()
-    qmp = sockdir / "old.sock"
-    memfd = ["-M", "virt,memory-backend=ram0", "-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on"]
-    old = boot(godwit, linux_images, tmp_path, "old", port, host_server[0],
-               extra=memfd + ["-qmp", f"unix:{qmp},server=on,wait=off"])
-    new = None
-    try:
-        check_network(old, port, host_server)
+        # 2. cpr-transfer to a new process on the same port.
         main = {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "m.sock")}}
         cpr = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": str(sockdir / "c.sock")}}
         new_qmp = sockdir / "new.sock"
-        cmd = [arg if arg != f"unix:{qmp},server=on,wait=off" else f"unix:{new_qmp},server=on,wait=off"
-               for arg in old.cmd]
-        cmd = [arg.replace(str(tmp_path / "old" / "console.log"), str(tmp_path / "new-console.log")) for arg in cmd]
         (tmp_path / "new-console.log").write_bytes(b"")
-        new_stderr = tmp_path / "new.stderr"
-        new = subprocess.Popen(cmd + ["-incoming", f"unix:{sockdir / 'm.sock'}", "-incoming", json.dumps(cpr)],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(new_stderr, "wb"))
+        new_log = tmp_path / "new.stderr"
+        cmd, new = start_like(cmd, [(str(dst_qmp), str(new_qmp)),
+                                    (str(tmp_path / "dst-console.log"), str(tmp_path / "new-console.log"))],
+                              ["-incoming", f"unix:{sockdir / 'm.sock'}", "-incoming", json.dumps(cpr)], new_log)
+        processes.append(new)
         deadline = time.monotonic() + 30
         while not (sockdir / "c.sock").exists():
-            assert new.poll() is None and time.monotonic() < deadline, new_stderr.read_text()
+            assert new.poll() is None and time.monotonic() < deadline, new_log.read_text()
             time.sleep(0.02)
-        src = QMPClient(qmp, timeout=30, alive=lambda: old.proc.poll() is None)
-        assert "return" in src.execute("migrate-set-parameters", {"mode": "cpr-transfer"})
-        assert "return" in src.execute("migrate", {"channels": [main, cpr]})
-        deadline = time.monotonic() + 60
-        while (info := src.execute("query-migrate")["return"]).get("status") != "completed":
-            assert info.get("status") not in ("failed", "cancelled"), f"{info}\n{new_stderr.read_text()}"
-            assert time.monotonic() < deadline, info
-            time.sleep(0.05)
-        # The same port now reaches the guest through the new process.
-        assert fetch(port, "seq.txt") == SEQ
-        reply = src.execute("cont")
+        assert "return" in dst.execute("migrate-set-parameters", {"mode": "cpr-transfer"})
+        assert "return" in dst.execute("migrate", {"channels": [main, cpr]})
+        wait_completed(dst, new_log)
+        assert fetch(dst_port, "seq.txt") == SEQ
+        reply = dst.execute("cont")
         assert "handed over to the new process" in reply.get("error", {}).get("desc", ""), reply
-        assert "return" in src.execute("quit")
-        old.proc.wait(timeout=30)
+        assert "return" in dst.execute("quit")
+        destination.wait(timeout=30)
 
-        # cpr-exec: the new process execs godwit again.
-        dst = QMPClient(new_qmp, timeout=30, alive=lambda: new.poll() is None)
+        # 3. cpr-exec: the new process execs godwit again.
+        client = QMPClient(new_qmp, timeout=30, alive=lambda: new.poll() is None)
         state = tmp_path / "vm.state"
-        after = cmd + ["-incoming", f"file:{state}"]
-        assert "return" in dst.execute("migrate-set-parameters", {"mode": "cpr-exec", "cpr-exec-command": after})
-        assert "return" in dst.execute("migrate", {"uri": f"file:{state}"})
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if dst.execute("query-status")["return"]["status"] == "running":
-                    break
-            except OSError:
-                pass
-            assert new.poll() is None and time.monotonic() < deadline, new_stderr.read_text()
-            time.sleep(0.05)
-        assert fetch(port, "seq.txt") == SEQ
-        assert "Could not set up host forwarding" not in new_stderr.read_text()
+        assert "return" in client.execute("migrate-set-parameters", {"mode": "cpr-exec",
+                                                                     "cpr-exec-command": cmd + ["-incoming", f"file:{state}"]})
+        assert "return" in client.execute("migrate", {"uri": f"file:{state}"})
+        wait_running(client, lambda: new.poll() is None, new_log)
+        assert fetch(dst_port, "seq.txt") == SEQ
+        assert "Could not set up host forwarding" not in new_log.read_text()
     finally:
-        old.stop()
-        if new is not None and new.poll() is None:
-            new.kill()
-            new.wait()
+        source.stop()
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         shutil.rmtree(sockdir, ignore_errors=True)
