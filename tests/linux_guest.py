@@ -16,8 +16,10 @@ import importlib.util
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -108,22 +110,60 @@ def command(binary, images, disk, serial, *, append, smp=2, memory="512M", bios=
 
 class LinuxGuest:
     """One machine booting the Linux guest: its serial console in
-    workdir/console.log, its virtio console (when on) in workdir/hvc0.log."""
+    workdir/console.log, its virtio console (when on) in workdir/hvc0.log.
+    `prefix` runs the command through another (`ip netns exec NS`); `cmd`
+    stays the machine's own, as a cpr-exec would exec it. qmp=True adds a
+    QMP socket in a short private folder (`sockdir`), for connect()."""
 
-    def __init__(self, binary, images, disk, workdir, *, append, **options):
+    def __init__(self, binary, images, disk, workdir, *, append, prefix=(), qmp=False, **options):
         self.workdir = pathlib.Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.serial_path = self.workdir / "console.log"
         self.stderr_path = self.workdir / "stderr.log"
         self.hvc_path = self.workdir / "hvc0.log"
         self.serial_path.write_bytes(b"")
         if options.get("console", True) is True:
             options["console"] = self.hvc_path
+        self.sockdir = None
+        self.qmp = None
+        if qmp:
+            self.sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwlg", dir="/tmp"))
+            self.qmp_path = self.sockdir / "qmp.sock"
+            options["extra"] = list(options.get("extra", ())) + ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         self.cmd = command(binary, images, disk, f"file:{self.serial_path}", append=append,
                            **options)
         self._stderr = open(self.stderr_path, "wb")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(list(prefix) + self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    # -- QMP (qmp=True) --------------------------------------------------------
+
+    def connect(self, timeout=60):
+        from qmp_client import QMPClient
+        self.qmp = QMPClient(self.qmp_path, timeout=timeout, alive=lambda: self.proc.poll() is None)
+        return self
+
+    def command(self, name, args=None):
+        reply = self.qmp.execute(name, args)
+        assert "return" in reply, f"{name} {args or ''}: {reply}\n{self.describe()}"
+        return reply["return"]
+
+    def wait_status(self, status, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.command("query-status")["status"] != status:
+            assert time.monotonic() < deadline, f"not {status} after {timeout} s\n{self.describe()}"
+            time.sleep(0.05)
+
+    def wait_migration(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.command("query-migrate")
+            if info.get("status") == "completed":
+                return info
+            assert info.get("status") not in ("failed", "cancelled"), f"{info}\n{self.describe()}"
+            assert time.monotonic() < deadline, f"migration still {info}\n{self.describe()}"
+            time.sleep(0.05)
 
     def elapsed(self):
         return time.monotonic() - self.started
@@ -167,6 +207,12 @@ class LinuxGuest:
 
     def stop(self):
         """Stops the machine as a crash would stop the guest (SIGTERM, then SIGKILL)."""
+        if self.qmp is not None:
+            try:
+                self.qmp.close()
+            except OSError:
+                pass
+            self.qmp = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -175,6 +221,8 @@ class LinuxGuest:
                 self.proc.kill()
                 self.proc.wait()
         self._stderr.close()
+        if self.sockdir is not None:
+            shutil.rmtree(self.sockdir, ignore_errors=True)
 
 
 def check_disk_module():

@@ -18,18 +18,16 @@ saying why, where the process cannot make namespaces and taps
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 
-from linux_guest import command, fresh_disk, kernel_args, linux_images  # noqa: F401
+from linux_guest import LinuxGuest, fresh_disk, kernel_args, linux_images  # noqa: F401
 from qmp_client import QMPClient
 
 MEMORY = "256M"
@@ -70,81 +68,12 @@ def memfd():
     return ["-M", "virt,memory-backend=ram0", "-object", f"memory-backend-memfd,id=ram0,size={MEMORY},share=on"]
 
 
-class TapGuest:
-    """One godwit process in the namespace; its serial console in NAME.log."""
-
-    def __init__(self, godwit, images, disk, workdir, name, netns, netdev, extra=()):
-        self.workdir = pathlib.Path(workdir)
-        self.name = name
-        self.serial_path = self.workdir / f"{name}.log"
-        self.serial_path.write_bytes(b"")
-        self.sockdir = pathlib.Path(tempfile.mkdtemp(prefix="gwtap", dir="/tmp"))
-        self.qmp_path = self.sockdir / "qmp.sock"
-        append = kernel_args(run="net", extra="godwit.ip=10.0.3.15/24 godwit.gw=10.0.3.1")
-        # What godwit runs, without the namespace: cpr-exec execs this.
-        self.cmd = command(godwit, images, disk, f"file:{self.serial_path}", append=append, memory=MEMORY,
-                           rng=False, console=False,
-                           extra=memfd() + ["-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
-                                            "-qmp", f"unix:{self.qmp_path},server=on,wait=off"] + list(extra))
-        self.stderr_path = self.workdir / f"{name}.stderr"
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", netns] + self.cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
-        self.qmp = None
-
-    def connect(self):
-        self.qmp = QMPClient(self.qmp_path, timeout=60, alive=lambda: self.proc.poll() is None)
-        return self
-
-    def describe(self):
-        self._stderr.flush()
-        return (f"--- {self.name}: {' '.join(self.cmd)}\nstderr: "
-                f"{self.stderr_path.read_text(errors='replace')[-2000:]}\n"
-                f"console:\n{self.serial_path.read_text(errors='replace')[-2500:]}")
-
-    def command(self, name, args=None):
-        reply = self.qmp.execute(name, args)
-        assert "return" in reply, f"{self.name}: {name} {args or ''}: {reply}\n{self.describe()}"
-        return reply["return"]
-
-    def wait_line(self, pattern, timeout=300):
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.serial_path.read_text(errors="replace"), re.MULTILINE):
-            assert self.proc.poll() is None, f"{self.name} exited\n{self.describe()}"
-            assert time.monotonic() < deadline, f"{self.name}: no /{pattern}/\n{self.describe()}"
-            time.sleep(0.1)
-
-    def wait_status(self, status, timeout=60):
-        deadline = time.monotonic() + timeout
-        while self.command("query-status")["status"] != status:
-            assert time.monotonic() < deadline, f"{self.name} not {status}\n{self.describe()}"
-            time.sleep(0.05)
-
-    def wait_migration(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self.command("query-migrate")
-            if info.get("status") == "completed":
-                return info
-            assert info.get("status") not in ("failed", "cancelled"), f"{info}\n{self.describe()}"
-            assert time.monotonic() < deadline, f"migration still {info}\n{self.describe()}"
-            time.sleep(0.05)
-
-    def stop(self):
-        if self.qmp is not None:
-            try:
-                self.qmp.close()
-            except OSError:
-                pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._stderr.close()
-        shutil.rmtree(self.sockdir, ignore_errors=True)
+def tap_guest(godwit, images, disk, workdir, name, netns, netdev, extra=()):
+    """A godwit process in the namespace, with QMP; its files in workdir/NAME."""
+    append = kernel_args(run="net", extra="godwit.ip=10.0.3.15/24 godwit.gw=10.0.3.1")
+    return LinuxGuest(godwit, images, disk, pathlib.Path(workdir) / name, append=append,
+                      prefix=["ip", "netns", "exec", netns], qmp=True, memory=MEMORY, rng=False, console=False,
+                      extra=memfd() + ["-netdev", netdev, "-device", "virtio-net-device,netdev=n0"] + list(extra))
 
 
 class Stream:
@@ -211,7 +140,7 @@ def test_a_connection_through_tap_survives_live_migration_cpr_transfer_and_cpr_e
     machines = []
     stream = None
     try:
-        source = TapGuest(godwit, linux_images, disk, tmp_path, "source", netns,
+        source = tap_guest(godwit, linux_images, disk, tmp_path, "source", netns,
                           f"tap,id=n0,ifname=gtA,script={up},downscript={down}")
         machines.append(source)
         source.wait_line(r"^netecho: listening on 7")
@@ -222,7 +151,7 @@ def test_a_connection_through_tap_survives_live_migration_cpr_transfer_and_cpr_e
         figures = {}
 
         # 1. Live migration to a godwit on gt1, on the same bridge.
-        destination = TapGuest(godwit, linux_images, disk, tmp_path, "destination", netns,
+        destination = tap_guest(godwit, linux_images, disk, tmp_path, "destination", netns,
                                "tap,id=n0,ifname=gt1,script=no,downscript=no", extra=["-incoming", "defer"])
         machines.append(destination)
         destination.connect()
@@ -253,7 +182,7 @@ def test_a_connection_through_tap_survives_live_migration_cpr_transfer_and_cpr_e
                                                   "path": str(sockdir / "m.sock")}}
         cpr = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix",
                                                 "path": str(sockdir / "c.sock")}}
-        new = TapGuest(godwit, linux_images, disk, tmp_path, "new", netns,
+        new = tap_guest(godwit, linux_images, disk, tmp_path, "new", netns,
                        "tap,id=n0,ifname=gt1,script=no,downscript=no",
                        extra=["-incoming", f"unix:{sockdir / 'm.sock'}", "-incoming", json.dumps(cpr)])
         machines.append(new)
