@@ -1,6 +1,7 @@
 """Whatever a client sends, the machine keeps running and the next client is
 answered. A QMP socket serves one client at a time, so each case closes its
 client before checking with a fresh one."""
+import os
 import random
 import threading
 import time
@@ -105,8 +106,8 @@ def test_huge_message(machine):
 
 
 def test_random_bytes(machine):
-    seed = random.randrange(1 << 32)
-    print(f"random bytes seed {seed}")
+    seed = int(os.environ.get("QMP_RANDOM_SEED", random.randrange(1 << 32)))
+    print(f"random bytes seed {seed} (QMP_RANDOM_SEED={seed} replays it)")
     rng = random.Random(seed)
     started, client = ab_machine(machine)
     client.close()
@@ -120,7 +121,14 @@ def test_random_bytes(machine):
         time.sleep(0.05)
         junk.close()
         started.clients.remove(junk)
-    assert_healthy(started)
+    try:
+        assert_healthy(started)
+    except pytest.fail.Exception as error:  # qmp() reports a silent monitor as a test failure
+        if machine.kind == "qemu" and "no reply from the monitor" in str(error):
+            # The reference sometimes wedges after junk, as in the QMP fuzz:
+            # it greets the new client and answers nothing (seed 3045583591).
+            pytest.xfail(f"QEMU's QMP monitor stopped answering after random bytes (seed {seed})")
+        raise
 
 
 def test_half_a_command_then_gone(machine):
